@@ -1,0 +1,36 @@
+# Entry points; each target installs what it needs. See README.md.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: up cluster cluster-delete venv collection deploy test test-unit test-render test-e2e lint sanity clean
+
+up: cluster venv collection deploy          ## kind cluster + Airflow, prints the UI address and login
+
+cluster:                                    ## offline kind cluster with locally built images
+	bash hack/kind/up.sh
+
+cluster-delete:
+	bash hack/kind/down.sh
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+collection:                                 ## make flujo.airflow resolvable from this checkout
+	bash hack/link-collection.sh
+
+deploy: venv collection
+	$(VENV)/bin/ansible-playbook site.yml -i inventory/kind
+
+test:                                       ## everything CI runs
+	bash hack/test.sh
+
+test-unit: venv collection
+	$(VENV)/bin/pytest -q tests/unit
+
+clean:
+	rm -rf .cache tests/output

@@ -1,0 +1,28 @@
+#!/bin/bash
+# Docker engine from Debian, started without systemd. bookworm's docker.io 20.10 cannot run
+# `--privileged` in this VM (no CAP_SYS_RESOURCE in the bounding set); trixie's 26.1.5 limits
+# privileged capabilities to the daemon's own set, so kind's nodes start. containerd and runc
+# stay at bookworm's versions (trixie's runc needs a newer libc).
+source "$(dirname "$0")/lib.sh"
+if ! command -v dockerd >/dev/null || ! dockerd --version | grep -qE 'version (2[6-9]|[3-9][0-9])'; then
+  log "installing docker.io from trixie beside bookworm"
+  if [ ! -f /etc/apt/sources.list.d/trixie.sources ]; then
+    awk 'BEGIN{RS="";ORS="\n\n"} /Suites: bookworm bookworm-updates/' /etc/apt/sources.list.d/debian.sources \
+      | sed 's/^Suites:.*/Suites: trixie/' > /etc/apt/sources.list.d/trixie.sources
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > /etc/apt/preferences.d/trixie-low
+  fi
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    docker.io/trixie containerd runc tini iptables debootstrap jq
+fi
+for tool in debootstrap jq; do command -v $tool >/dev/null || \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $tool; done
+if ! docker info >/dev/null 2>&1; then
+  pgrep -x containerd >/dev/null || { containerd >/var/log/containerd.log 2>&1 & }
+  for _ in $(seq 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done
+  dockerd --containerd=/run/containerd/containerd.sock >/var/log/dockerd.log 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+fi
+# kind's known-issues page: many pods per node need more inotify instances than the default 128
+sysctl -qw fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288
+docker info --format 'docker {{.ServerVersion}}, cgroup v{{.CgroupVersion}}, driver {{.Driver}}'
