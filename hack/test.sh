@@ -41,7 +41,8 @@ lint() {
 ansible_test_copy() {
   local dest=$top/.cache/ansible-test/ansible_collections/flujo/airflow
   rm -rf "$dest"; mkdir -p "$dest"
-  git ls-files -z | xargs -0 cp --parents -t "$dest"
+  # what the built collection holds (galaxy.yml's build_ignore: hack/, molecule/, .ci/ stay out)
+  git ls-files -z -- . ':!hack' ':!molecule' ':!.ci' ':!bench' | xargs -0 cp --parents -t "$dest"
   (cd "$dest" && git init -q && git add -A && git -c user.email=ci@flujo -c user.name=ci commit -qm snapshot)
   mkdir -p "$HOME/.ansible/test/cache"
   cat > "$HOME/.ansible/test/cache/get_pip_24_2.py" <<'PY'

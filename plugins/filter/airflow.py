@@ -11,7 +11,6 @@ import hashlib
 import json
 
 
-
 def _as_airflow_string(value):
     if isinstance(value, bool):
         return "True" if value else "False"

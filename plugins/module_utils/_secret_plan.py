@@ -41,7 +41,7 @@ def generate(kind, length):
         return _random.token_hex(length // 2 if length else 32)
     if kind == "password":
         # letters and digits only: safe inside URLs, JSON, shell and SQL literals without quoting
-        return "".join(_random.choice(PASSWORD_ALPHABET) for _ in range(length or 32))
+        return "".join(_random.choice(PASSWORD_ALPHABET) for dummy in range(length or 32))
     raise PlanError("a key of kind 'value' cannot be generated; supply its value")
 
 

@@ -13,7 +13,7 @@ module: airflow_secret
 short_description: Generate Airflow's secrets once and keep them in Kubernetes Secrets
 version_added: "0.1.0"
 author:
-  - flujo.airflow contributors
+  - flujo.airflow contributors (@flujo)
 description:
   - Manages the generated secrets of an Airflow deployment (Fernet key, JWT secret, API secret key,
     database and Redis passwords) in Kubernetes Secrets.
@@ -54,11 +54,11 @@ options:
             required: true
           kind:
             description:
-              - V(fernet) is 32 random bytes, url-safe base64 (a comma-separated list of such keys is
-                also accepted: the first encrypts, all decrypt).
+              - V(fernet) is 32 random bytes, url-safe base64. A comma-separated list of such keys is
+                also accepted; the first encrypts, all decrypt.
               - V(password) is letters and digits, safe in URLs without quoting.
               - V(hex) is random bytes in hexadecimal.
-              - V(value) is never generated: it must be supplied.
+              - V(value) is never generated, it must be supplied.
             type: str
             choices: [fernet, password, hex, value]
             default: password

@@ -23,7 +23,7 @@ def secret_values(core):
 def test_a_verbose_rerun_changes_no_secret_and_prints_no_value(core):
     before = {n: core.read_namespaced_secret(n, NAMESPACE).metadata for n in (SECRET, REDIS_SECRET)}
     run = subprocess.run(["ansible-playbook", "site.yml", "-i", INVENTORY, "-vvv"], cwd=REPO,
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, timeout=900, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
     output = run.stdout + run.stderr
     leaked = [v for v in secret_values(core) if v in output]
