@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+KIND_BIN := $(shell bash -c 'source hack/kind/lib.sh; echo "$$BIN_DIR/k8s-$$K8S_VERSION:$$BIN_DIR/kind-$$KIND_VERSION"')
+export PATH := $(CURDIR)/$(VENV)/bin:$(KIND_BIN):$(PATH)
 
 .PHONY: up cluster cluster-delete venv collection deploy test test-unit test-render test-e2e lint sanity clean
 

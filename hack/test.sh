@@ -5,7 +5,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd); cd "$top"
 VENV=${VENV:-$top/.venv}
-export PATH=$VENV/bin:$PATH
+# kubectl and kind as built by hack/kind (the tests call kubectl: testinfra, port-forward)
+KIND_BIN=$(bash -c 'source hack/kind/lib.sh; echo "$BIN_DIR/k8s-$K8S_VERSION:$BIN_DIR/kind-$KIND_VERSION"')
+export PATH=$VENV/bin:$KIND_BIN:$PATH
 STAGES=${*:-setup lint sanity units render build cluster molecule}
 TIMES=$top/.cache/test-times.txt; mkdir -p .cache; : > "$TIMES"
 
@@ -83,7 +85,9 @@ cluster() {
 }
 
 molecule_test() {
-  MOLECULE_GLOB='molecule/*/molecule.yml' FLUJO_SKIP_CLUSTER=1 molecule test -s default
+  export MOLECULE_GLOB='molecule/*/molecule.yml' FLUJO_SKIP_CLUSTER=1
+  molecule test -s default
+  molecule test -s fernet_rotation
 }
 
 rc=0

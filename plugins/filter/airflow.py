@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import hashlib
 import json
 
@@ -49,7 +50,25 @@ def secret_checksum(result, secret, keys=None):
     return short_hash([info.get("uid", ""), [(k, revisions.get(k, 0)) for k in chosen]], 16)
 
 
+def sync_plan(source, volume):
+    """Which files to copy and which exist only in the volume, from {relative path: checksum} maps."""
+    source, volume = source or {}, volume or {}
+    return {
+        "changed": sorted(path for path, checksum in source.items() if volume.get(path) != checksum),
+        "removed": sorted(path for path in volume if path not in source),
+    }
+
+
+def secret_restore_spec(item):
+    """{key: Secret name, value: {key: base64 value}} (a backup) -> an airflow_secret module entry
+    that adopts every value exactly as it was."""
+    data = item.get("value") or {}
+    keys = [{"name": k, "kind": "value", "value": base64.b64decode(v).decode("utf-8")} for k, v in sorted(data.items())]
+    return {"name": item["key"], "keys": keys}
+
+
 class FilterModule(object):
     def filters(self):
         return {"config_env": config_env, "string_values": string_values, "short_hash": short_hash,
-                "secret_checksum": secret_checksum}
+                "secret_checksum": secret_checksum, "sync_plan": sync_plan,
+                "secret_restore_spec": secret_restore_spec}

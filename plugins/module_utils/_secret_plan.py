@@ -119,9 +119,13 @@ def plan_secret(spec, current, update_supplied=False, lookup_other=None):
         elif key.get("rotate"):
             if kind != "fernet":
                 raise PlanError("key %s: only Fernet keys can be rotated" % name)
-            # the new key encrypts, the old ones still decrypt until `airflow rotate-fernet-key` ran
-            data[name] = ",".join([generate("fernet", None)] + fernet_keys(stored))
-            report["rotated"].append(name)
+            if len(fernet_keys(stored)) > 1:
+                # a rotation is in progress (not pruned yet): resume it, never stack a third key
+                report["unchanged"].append(name)
+            else:
+                # the new key encrypts, the old one still decrypts until `airflow rotate-fernet-key` ran
+                data[name] = ",".join([generate("fernet", None)] + fernet_keys(stored))
+                report["rotated"].append(name)
         elif key.get("prune"):
             if kind != "fernet":
                 raise PlanError("key %s: only Fernet keys can be pruned" % name)

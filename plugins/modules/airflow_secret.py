@@ -71,7 +71,8 @@ options:
             type: str
           rotate:
             description:
-              - For a V(fernet) key, put a new key in front of the existing ones.
+              - For a V(fernet) key holding one key, put a new key in front of it. While two keys are held
+                (a rotation in progress), nothing changes.
               - Old keys keep decrypting until O(secrets[].keys[].prune) removes them, which must only
                 happen after C(airflow rotate-fernet-key) re-encrypted the data.
             type: bool

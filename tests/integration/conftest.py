@@ -54,7 +54,7 @@ def read_secret(core, name):
     return {k: base64.b64decode(v).decode() for k, v in (obj.data or {}).items()}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def secrets(core):
     return {SECRET: read_secret(core, SECRET), REDIS_SECRET: read_secret(core, REDIS_SECRET)}
 
@@ -104,19 +104,19 @@ def api_url():
     proc.terminate()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def admin(secrets):
     return "admin", secrets[SECRET]["AIRFLOW_ADMIN_PASSWORD"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def token(api_url, admin):
     resp = requests.post(api_url + "/auth/token", json={"username": admin[0], "password": admin[1]}, timeout=30)
     assert resp.status_code == 201, resp.text
     return resp.json()["access_token"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def airflow_api(api_url, token):
     import airflow_client.client as af
     conf = af.Configuration(host=api_url, access_token=token)

@@ -61,3 +61,10 @@ def test_secret_checksum_follows_only_the_chosen_keys():
     recreated = {"secrets": {"s": {"uid": "u2", "key_revisions": {"A": 1, "B": 1}}}}
     assert secret_checksum(result, "s") != secret_checksum(recreated, "s")
     assert secret_checksum({}, "s") == ""
+
+
+def test_sync_plan_copies_only_what_differs_and_lists_removals():
+    from ansible_collections.flujo.airflow.plugins.filter.airflow import sync_plan
+    plan = sync_plan({"a.py": "1", "b.py": "2", "sub/c.py": "3"}, {"a.py": "1", "b.py": "9", "old.py": "4"})
+    assert plan == {"changed": ["b.py", "sub/c.py"], "removed": ["old.py"]}
+    assert sync_plan({"a.py": "1"}, {"a.py": "1"}) == {"changed": [], "removed": []}

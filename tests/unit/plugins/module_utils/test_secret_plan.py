@@ -96,6 +96,9 @@ def test_rotation_puts_a_new_key_first_and_old_tokens_still_decrypt():
     assert old_key == current["FERNET"] and new_key != old_key
     multi = MultiFernet([Fernet(k.encode()) for k in rotated["FERNET"].split(",")])
     assert multi.decrypt(token) == b"connection password"
+    # asking again before the prune resumes the same rotation instead of stacking a third key
+    again, report = plan_secret(spec, dict(rotated))
+    assert again["FERNET"] == rotated["FERNET"] and report["rotated"] == []
     # after `airflow rotate-fernet-key` re-encrypted everything, prune keeps only the new key
     spec = dict(SPEC, keys=[{"name": "FERNET", "kind": "fernet", "prune": True}])
     pruned, report = plan_secret(spec, dict(rotated))

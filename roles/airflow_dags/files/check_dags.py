@@ -1,0 +1,55 @@
+"""Run inside the dag-processor pod: exit 1 with the file and the error as soon as
+/api/v2/importErrors reports one for a given file; wait until the API lists the DAGs of the files
+marked with a leading "+" (the ones just copied).
+Usage: python -c "<this file>" TIMEOUT [+]FILE...   (paths relative to the dags folder)"""
+import json
+import os
+import sys
+import time
+import urllib.request
+
+timeout = int(sys.argv[1])
+files = [f.lstrip("+") for f in sys.argv[2:]]
+copied = [f[1:] for f in sys.argv[2:] if f.startswith("+")]
+base = os.environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].rsplit("/execution", 1)[0]
+dags_folder = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", "/opt/airflow/dags").rstrip("/")
+
+
+def call(path, body=None, token=None):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)
+
+
+def is_dag_file(path):
+    # Airflow's own safe-mode heuristic: a DAG file mentions both "airflow" and "dag"
+    with open(os.path.join(dags_folder, path), "rb") as handle:
+        text = handle.read().lower()
+    return path.endswith(".py") and b"airflow" in text and b"dag" in text
+
+
+token = call("/auth/token", {"username": os.environ["AIRFLOW_ADMIN_USER"],
+                             "password": os.environ["AIRFLOW_ADMIN_PASSWORD"]})["access_token"]
+waiting = {os.path.join(dags_folder, f) for f in copied if is_dag_file(f)}
+deadline = time.time() + timeout
+while True:
+    errors = call("/api/v2/importErrors?limit=1000", token=token)["import_errors"]
+    for error in errors:
+        # Airflow 3 records the path relative to the bundle (the dags folder)
+        name = error["filename"]
+        if name in files or name in waiting or any(name.endswith("/" + f) for f in files):
+            print("import error in %s:\n%s" % (error["filename"], error["stack_trace"]))
+            sys.exit(1)
+    listed = {d["fileloc"]: d["dag_id"] for d in call("/api/v2/dags?limit=1000", token=token)["dags"]}
+    waiting -= set(listed)
+    if not waiting:
+        print("listed: %s" % ", ".join(sorted(d for f, d in listed.items()
+                                                 if any(f.endswith("/" + x) for x in files))))
+        sys.exit(0)
+    if time.time() > deadline:
+        print("not listed after %d s: %s" % (timeout, ", ".join(sorted(waiting))))
+        sys.exit(1)
+    time.sleep(2)
