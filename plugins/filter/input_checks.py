@@ -12,6 +12,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.flujo.airflow.plugins.module_utils._secret_plan import PlanError, validate
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover
@@ -43,9 +45,21 @@ def _image(name, value):
     return errors
 
 
-def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return ["%s: must be a whole number >= 0, got %r" % (name, value)]
+def _count(name, value, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        return ["%s: must be a whole number >= %d, got %r" % (name, minimum, value)]
+    return []
+
+
+def _positive(name, value):
+    return _count(name, value, 1)
+
+
+def _fernet(name, value):
+    try:
+        validate(name, "fernet", value)
+    except PlanError:
+        return ["%s: not a valid Fernet key (32 url-safe base64-encoded bytes, comma-separated for several)" % name]
     return []
 
 
@@ -110,7 +124,9 @@ def _service_type(name, value):
 
 RULES = (
     (re.compile(r"_image$"), _image),
-    (re.compile(r"_(replicas|concurrency)$"), _count),
+    (re.compile(r"_replicas$"), _count),
+    (re.compile(r"_(concurrency|timeout|workers|grace_period)$"), _positive),
+    (re.compile(r"^airflow_fernet_key$"), _fernet),
     (re.compile(r"_storage$"), _storage),
     (re.compile(r"_resources$"), _resources),
     (re.compile(r"(_name|^airflow_namespace|^airflow_instance)$"), _object_name),

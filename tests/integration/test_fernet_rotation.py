@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Fernet rotation runbook keeps data encrypted before it readable (molecule/fernet_rotation)."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import NAMESPACE, REPO, SECRET, read_secret
+from conftest import REPO, SECRET, read_secret
 
 INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
 pytestmark = pytest.mark.rotation
@@ -40,5 +41,4 @@ def test_rotation_keeps_connections_and_variables_readable(core, api_url, token,
     assert got[0]["password"] == "s3cret-before-rotation"
     assert scheduler.check_output("airflow variables get flujo_rotation 2>/dev/null") == "v-before"
     new_key_digest = scheduler.check_output("printf %s \"$AIRFLOW__CORE__FERNET_KEY\" | sha256sum | cut -c1-64")
-    import hashlib
     assert new_key_digest == hashlib.sha256(key_after.encode()).hexdigest()

@@ -46,8 +46,8 @@ while True:
     listed = {d["fileloc"]: d["dag_id"] for d in call("/api/v2/dags?limit=1000", token=token)["dags"]}
     waiting -= set(listed)
     if not waiting:
-        print("listed: %s" % ", ".join(sorted(d for f, d in listed.items()
-                                                 if any(f.endswith("/" + x) for x in files))))
+        mine = sorted(d for f, d in listed.items() if any(f.endswith("/" + x) for x in files))
+        print("listed: %s" % ", ".join(mine))
         sys.exit(0)
     if time.time() > deadline:
         print("not listed after %d s: %s" % (timeout, ", ".join(sorted(waiting))))

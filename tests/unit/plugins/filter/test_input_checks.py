@@ -41,6 +41,9 @@ def test_good_input_has_no_errors():
     ("airflow_base_url", "airflow.example.com", "http(s) URL"),
     ("airflow_api_server_node_port", 8080, "30000"),
     ("airflow_api_server_service_type", "Ingress", "ClusterIP"),
+    ("airflow_worker_concurrency", 0, ">= 1"),
+    ("airflow_wait_timeout", -5, ">= 1"),
+    ("airflow_fernet_key", "not-a-fernet-key", "Fernet"),
 ])
 def test_each_bad_value_is_named(name, value, words):
     errors = input_errors(dict(GOOD, **{name: value}))

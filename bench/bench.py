@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmarks of flujo.airflow on the kind cluster of hack/kind. Writes bench/results/<name>.json and
+bench/results/summary.md. Every figure is a median of REPEATS runs (env BENCH_REPEATS, default 3),
+with the individual runs kept in the JSON.
+
+  python bench/bench.py [cold noop check scale throughput footprint floor]
+"""
+
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+RESULTS = BENCH / "results"
+INVENTORY = str(REPO / "inventory" / "kind")
+NAMESPACE = "airflow"
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+URL = os.environ.get("AIRFLOW_URL", "http://127.0.0.1:8080")
+PHASES = [("validate", ("Validat", "Check ", "Remember")), ("base", ("phase base", "namespace exists")),
+          ("secrets", ("secrets", "Secrets")), ("datastores", ("phase datastores",)),
+          ("migration", ("migration", "Migration", "phase migrate")), ("components", ("phase components",))]
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def playbook(playbook_path, *extra, count_api=False):
+    """Run a playbook; return wall seconds, per-task timings and the number of HTTP requests."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, FLUJO_PHASE_FILE=tmp + "/phases", ANSIBLE_CALLBACKS_ENABLED="phase_timer",
+                   ANSIBLE_CALLBACK_PLUGINS=str(BENCH / "callback_plugins"))
+        if count_api:
+            env.update(FLUJO_API_COUNT_FILE=tmp + "/api", PYTHONPATH=str(BENCH / "apicount"))
+        t0 = time.time()
+        run = subprocess.run(["ansible-playbook", playbook_path, "-i", INVENTORY] + list(extra), cwd=REPO, env=env,
+                             capture_output=True, text=True, check=False)
+        wall = time.time() - t0
+        if run.returncode:
+            sys.exit("%s failed:\n%s" % (playbook_path, run.stdout[-3000:]))
+        tasks = [json.loads(line) for line in Path(tmp, "phases").read_text().splitlines()] \
+            if Path(tmp, "phases").exists() else []
+        api = sum(int(n) for n in Path(tmp, "api").read_text().split()) if count_api and Path(tmp, "api").exists() else None
+        recap = [line for line in run.stdout.splitlines() if "changed=" in line][-1]
+    return {"wall_s": round(wall, 2), "tasks": tasks, "api_requests": api, "recap": recap.split(":", 1)[1].strip()}
+
+
+def phases(tasks):
+    out = {}
+    for name, markers in PHASES:
+        spans = [t for t in tasks if t["start"] and any(m in t["task"] for m in markers)]
+        out[name] = round(sum(t["end"] - t["start"] for t in spans), 2)
+    return out
+
+
+def purge():
+    playbook("playbooks/uninstall.yml", "-e", "airflow_purge=true")
+
+
+def token():
+    pw = base64.b64decode(sh("kubectl", "-n", NAMESPACE, "get", "secret", "airflow-secrets", "-o",
+                             "jsonpath={.data.AIRFLOW_ADMIN_PASSWORD}")).decode()
+    req = urllib.request.Request(URL + "/auth/token", data=json.dumps({"username": "admin", "password": pw}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req))["access_token"]
+
+
+def api(path, body=None, tok=None):
+    req = urllib.request.Request(URL + path, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json", "Authorization": "Bearer " + tok})
+    return json.load(urllib.request.urlopen(req, timeout=30))
+
+
+def dag_run(dag_id, timeout=900):
+    """Trigger a run; return (seconds until success, the run's own duration)."""
+    tok = token()
+    t0 = time.time()
+    run = api("/api/v2/dags/%s/dagRuns" % dag_id, {"logical_date": None}, tok)
+    run_id = urllib.request.quote(run["dag_run_id"], safe="")
+    while time.time() - t0 < timeout:
+        state = api("/api/v2/dags/%s/dagRuns/%s" % (dag_id, run_id), tok=tok)
+        if state["state"] in ("success", "failed"):
+            assert state["state"] == "success", state
+            return round(time.time() - t0, 2), state
+        time.sleep(1)
+    raise RuntimeError("run of %s did not finish" % dag_id)
+
+
+def deliver(source):
+    return playbook("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % source)
+
+
+def median(values):
+    return round(statistics.median(values), 2)
+
+
+def bench_cold():
+    runs = []
+    for dummy in range(REPEATS):
+        purge()
+        converge = playbook("site.yml")
+        t0 = time.time()
+        deliver(str(REPO / "examples" / "dags"))
+        first_run, dummy_state = dag_run("flujo_hello")
+        runs.append({"converge_s": converge["wall_s"], "phases_s": phases(converge["tasks"]),
+                     "dag_delivery_and_first_run_s": round(time.time() - t0, 2), "first_run_s": first_run})
+    return {"runs": runs, "median_converge_s": median([r["converge_s"] for r in runs]),
+            "median_ready_to_first_run_s": median([r["converge_s"] + r["dag_delivery_and_first_run_s"] for r in runs]),
+            "median_phases_s": {p: median([r["phases_s"][p] for r in runs]) for p, dummy in PHASES}}
+
+
+def bench_noop():
+    runs = [playbook("site.yml", count_api=True) for dummy in range(REPEATS)]
+    assert all("changed=0" in r["recap"] for r in runs), [r["recap"] for r in runs]
+    return {"runs": [{k: r[k] for k in ("wall_s", "api_requests", "recap")} for r in runs],
+            "median_wall_s": median([r["wall_s"] for r in runs]),
+            "median_api_requests": median([r["api_requests"] for r in runs]),
+            "goal_s": 20}
+
+
+def bench_check():
+    runs = [playbook("site.yml", "--check", "--diff") for dummy in range(REPEATS)]
+    return {"runs": [{k: r[k] for k in ("wall_s", "recap")} for r in runs], "median_wall_s": median([r["wall_s"] for r in runs])}
+
+
+def bench_scale():
+    out = {}
+    for workers in (1, 3, 6):
+        walls = []
+        for dummy in range(max(1, REPEATS - 1)):
+            purge()
+            walls.append(playbook("site.yml", "-e", "airflow_worker_replicas=%d" % workers)["wall_s"])
+        out["workers_%d" % workers] = {"runs_s": walls, "median_converge_s": median(walls)}
+    base = out["workers_1"]["median_converge_s"]
+    out["ratio_6_to_1"] = round(out["workers_6"]["median_converge_s"] / base, 2)
+    playbook("site.yml")
+    return out
+
+
+def bench_throughput():
+    out = {}
+    deliver(str(BENCH / "dags"))
+    for workers in (1, 3):
+        playbook("site.yml", "-e", "airflow_worker_replicas=%d" % workers)
+        runs = []
+        for dummy in range(max(1, REPEATS - 1)):
+            seconds, state = dag_run("bench_fanout", timeout=1800)
+            runs.append({"trigger_to_success_s": seconds, "tasks_per_minute": round(200 / seconds * 60, 1)})
+        out["workers_%d" % workers] = {"runs": runs, "median_tasks_per_minute":
+                                       median([r["tasks_per_minute"] for r in runs])}
+    out["ratio_3_to_1"] = round(out["workers_3"]["median_tasks_per_minute"] / out["workers_1"]["median_tasks_per_minute"], 2)
+    playbook("site.yml")
+    return out
+
+
+def bench_footprint():
+    pods = json.loads(sh("kubectl", "-n", NAMESPACE, "get", "pods", "-o", "json"))["items"]
+    out = {}
+    for pod in pods:
+        if pod["status"]["phase"] != "Running":
+            continue
+        c = pod["spec"]["containers"][0]
+        name = pod["metadata"]["labels"].get("app.kubernetes.io/component", pod["metadata"]["name"])
+        read = "cat /sys/fs/cgroup/memory/memory.usage_in_bytes /sys/fs/cgroup/cpuacct/cpuacct.usage"
+        first = sh("kubectl", "-n", NAMESPACE, "exec", pod["metadata"]["name"], "-c", c["name"], "--", "sh", "-c", read).split()
+        time.sleep(10)
+        second = sh("kubectl", "-n", NAMESPACE, "exec", pod["metadata"]["name"], "-c", c["name"], "--", "sh", "-c", read).split()
+        out[name] = {"requests": c.get("resources", {}).get("requests", {}),
+                     "limits": c.get("resources", {}).get("limits", {}),
+                     "idle_memory_mib": round(int(second[0]) / 2 ** 20, 1),
+                     "idle_cpu_millicores": round((int(second[1]) - int(first[1])) / 1e6 / 10, 1)}
+    return out
+
+
+def bench_floor():
+    runs = [json.loads(sh("bash", str(BENCH / "floor.sh"))) for dummy in range(REPEATS)]
+    return {"runs": runs, "median_all_healthy_s": median([r["all_healthy"] for r in runs])}
+
+
+def summary(results):
+    lines = ["# flujo.airflow benchmarks", "", "Medians of %d runs on the offline kind cluster (2 cores)." % REPEATS, ""]
+    if "cold" in results:
+        c = results["cold"]
+        lines += ["- cold converge (empty namespace, images loaded): **%.1f s**; + DAG delivery and first run: %.1f s"
+                  % (c["median_converge_s"], c["median_ready_to_first_run_s"]),
+                  "  - phases: " + ", ".join("%s %.1f s" % kv for kv in c["median_phases_s"].items())]
+    if "floor" in results:
+        f = results["floor"]
+        lines.append("- floor (same images as plain containers, until every component is healthy): %.1f s"
+                     % f["median_all_healthy_s"])
+        if "cold" in results:
+            lines.append("  - ratio converge / floor: %.2f" % (results["cold"]["median_converge_s"] / f["median_all_healthy_s"]))
+    if "noop" in results:
+        n = results["noop"]
+        lines.append("- no-op re-run: **%.1f s**, %d API requests, changed=0 (goal < 20 s)" % (n["median_wall_s"], n["median_api_requests"]))
+    if "check" in results:
+        lines.append("- check mode on a converged cluster: %.1f s" % results["check"]["median_wall_s"])
+    if "scale" in results:
+        s = results["scale"]
+        lines.append("- converge with 1 / 3 / 6 workers: %s s (ratio 6:1 = %.2f)" % (
+            " / ".join(str(s["workers_%d" % w]["median_converge_s"]) for w in (1, 3, 6)), s["ratio_6_to_1"]))
+    if "throughput" in results:
+        t = results["throughput"]
+        lines.append("- 200 short tasks: %.1f tasks/min with 1 worker, %.1f with 3 (ratio %.2f)" % (
+            t["workers_1"]["median_tasks_per_minute"], t["workers_3"]["median_tasks_per_minute"], t["ratio_3_to_1"]))
+    if "footprint" in results:
+        lines += ["", "| component | requests | limits | idle memory MiB | idle CPU m |", "|---|---|---|---|---|"]
+        for name, f in sorted(results["footprint"].items()):
+            lines.append("| %s | %s | %s | %s | %s |" % (name, f["requests"], f["limits"], f["idle_memory_mib"], f["idle_cpu_millicores"]))
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    chosen = sys.argv[1:] or ["noop", "check", "footprint", "cold", "floor", "scale", "throughput"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in chosen:
+        print("bench %s ..." % name, flush=True)
+        results[name] = globals()["bench_" + name]()
+        (RESULTS / ("%s.json" % name)).write_text(json.dumps(results[name], indent=2) + "\n")
+    merged = {}
+    for f in sorted(RESULTS.glob("*.json")):
+        merged[f.stem] = json.loads(f.read_text())
+    (RESULTS / "summary.md").write_text(summary(merged))
+    print(summary(merged))
+
+
+if __name__ == "__main__":
+    main()
