@@ -122,6 +122,20 @@ def _service_type(name, value):
     return [] if value in SERVICE_TYPES else ["%s: must be one of %s" % (name, ", ".join(SERVICE_TYPES))]
 
 
+def _sections(name, value):
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        return ["%s: must be a mapping of sections to settings, e.g. {core: {parallelism: 32}}" % name]
+    return []
+
+
+def _mapping(name, value):
+    return [] if isinstance(value, dict) else ["%s: must be a mapping" % name]
+
+
+def _sequence(name, value):
+    return [] if isinstance(value, list) else ["%s: must be a list" % name]
+
+
 RULES = (
     (re.compile(r"_image$"), _image),
     (re.compile(r"_replicas$"), _count),
@@ -133,6 +147,9 @@ RULES = (
     (re.compile(r"_url$"), _url),
     (re.compile(r"_node_port$"), _port),
     (re.compile(r"_service_type$"), _service_type),
+    (re.compile(r"^airflow_config$"), _sections),
+    (re.compile(r"_(extra_env|node_selector|affinity|annotations)$"), _mapping),
+    (re.compile(r"_tolerations$"), _sequence),
 )
 
 

@@ -44,6 +44,10 @@ def test_good_input_has_no_errors():
     ("airflow_worker_concurrency", 0, ">= 1"),
     ("airflow_wait_timeout", -5, ">= 1"),
     ("airflow_fernet_key", "not-a-fernet-key", "Fernet"),
+    ("airflow_config", "parallelism=3", "mapping of sections"),
+    ("airflow_config", {"core": "parallelism=3"}, "mapping of sections"),
+    ("airflow_worker_extra_env", "A=1", "mapping"),
+    ("airflow_tolerations", "all", "list"),
 ])
 def test_each_bad_value_is_named(name, value, words):
     errors = input_errors(dict(GOOD, **{name: value}))
