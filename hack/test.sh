@@ -71,13 +71,17 @@ render() {
 }
 
 build() {
+  # build the artifact, install it offline where nothing else is, and render the production
+  # example from the installed copy alone (outside this checkout, no ansible.cfg of ours)
   local out=$top/.cache/build; rm -rf "$out"; mkdir -p "$out"
   ansible-galaxy collection build --output-path "$out" .
-  ansible-galaxy collection install --offline -p "$out/collections" "$out"/flujo-airflow-*.tar.gz
-  # the installed artifact renders the production example on its own (no checkout on the path)
+  printf '[defaults]\n' > "$out/ansible.cfg"   # this empty config, not the checkout's
+  (cd "$out" && ansible-galaxy collection install --offline --force --no-deps \
+     -p "$out/collections" "$out"/flujo-airflow-*.tar.gz)
   (cd "$out" && ANSIBLE_COLLECTIONS_PATH=$out/collections:$VENV/lib/python3.11/site-packages \
      ansible-playbook flujo.airflow.site -i "$top/inventory/production" -e airflow_render_dir="$out/manifests" >/dev/null)
-  ls "$out/manifests" | wc -l | xargs echo "manifests rendered by the installed collection:"
+  local n; n=$(find "$out/manifests" -name '*.yaml' | wc -l)
+  echo "manifests rendered by the installed collection: $n"; [ "$n" -gt 10 ]
 }
 
 cluster() {
