@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import NAMESPACE, REPO, kubectl
+from conftest import REPO, kubectl
 
 pytestmark = pytest.mark.faults
 INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
