@@ -11,11 +11,22 @@ export PATH=$VENV/bin:$KIND_BIN:$PATH
 STAGES=${*:-setup lint sanity units render build cluster molecule}
 TIMES=$top/.cache/test-times.txt; mkdir -p .cache; : > "$TIMES"
 
+# Each stage runs with `set -e` in force (never inside an `||`, where bash would ignore it), so the
+# first failing command of any stage fails the whole run; the EXIT trap reports where.
+CURRENT=""
+report() {
+  local rc=$?
+  [ $rc -ne 0 ] && [ -n "$CURRENT" ] && echo "stage $CURRENT FAILED"
+  echo "--- durations"; cat "$TIMES"
+  exit $rc
+}
+trap report EXIT
+
 stage() {  # stage NAME FUNCTION
-  local t0=$SECONDS; echo "=== $1"
-  "$2"; local rc=$?
+  local t0=$SECONDS; CURRENT=$1; echo "=== $1"
+  "$2"
   printf '%-10s %5d s\n' "$1" $((SECONDS - t0)) | tee -a "$TIMES"
-  return $rc
+  CURRENT=""
 }
 
 setup() {
@@ -94,10 +105,7 @@ molecule_test() {
   molecule test -s fernet_rotation
 }
 
-rc=0
 for s in $STAGES; do
   fn=$s; [ "$s" = molecule ] && fn=molecule_test
-  stage "$s" "$fn" || { rc=1; echo "stage $s FAILED"; break; }
+  stage "$s" "$fn"
 done
-echo "--- durations"; cat "$TIMES"
-exit $rc

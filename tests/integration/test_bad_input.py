@@ -4,6 +4,7 @@
 
 import json
 import os
+import re
 import subprocess
 import textwrap
 
@@ -57,8 +58,12 @@ def snapshot(k8s):
 
 
 def run_site(extra, inventory=INVENTORY):
-    return subprocess.run(["ansible-playbook", "site.yml", "-i", inventory, "-e", json.dumps(extra)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, check=False)
+    """Return code and the whole output (stdout + stderr, ANSI colours removed, whitespace folded)."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    run = subprocess.run(["ansible-playbook", "site.yml", "-i", inventory, "-e", json.dumps(extra)], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, check=False, env=env)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + run.stderr)
+    return run.returncode, " ".join(output.split())
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +73,9 @@ def before(k8s):
 
 @pytest.mark.parametrize("extra, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_fails_naming_the_problem_and_changes_nothing(k8s, before, extra, words):
-    run = run_site(extra)
-    output = run.stdout + run.stderr
-    assert run.returncode != 0
-    assert words in " ".join(output.split()), output[-2000:]
+    returncode, output = run_site(extra)
+    assert returncode != 0
+    assert words in output, output[-2000:]
     assert "changed=0" in output
     assert snapshot(k8s) == before
 
@@ -86,13 +90,13 @@ def test_an_unreachable_cluster_fails_without_changes(k8s, before, tmp_path):
         contexts: [{name: gone, context: {cluster: gone, user: u}}]
         current-context: gone
         """))
-    run = run_site({"airflow_kubeconfig": str(kubeconfig), "airflow_kube_context": "gone"})
-    assert run.returncode != 0
-    assert "127.0.0.1" in run.stdout and ("refused" in run.stdout.lower() or "Max retries" in run.stdout)
+    returncode, output = run_site({"airflow_kubeconfig": str(kubeconfig), "airflow_kube_context": "gone"})
+    assert returncode != 0
+    assert "127.0.0.1" in output and ("refused" in output.lower() or "Max retries" in output), output[-2000:]
     assert snapshot(k8s) == before
 
 
 def test_a_context_that_does_not_exist_is_named(k8s, before):
-    run = run_site({"airflow_kube_context": "no-such-context"})
-    assert run.returncode != 0 and "no-such-context" in run.stdout
+    returncode, output = run_site({"airflow_kube_context": "no-such-context"})
+    assert returncode != 0 and "no-such-context" in output, output[-2000:]
     assert snapshot(k8s) == before
