@@ -103,6 +103,7 @@ molecule_test() {
   export MOLECULE_GLOB='molecule/*/molecule.yml' FLUJO_SKIP_CLUSTER=1
   molecule test -s default
   molecule test -s fernet_rotation
+  molecule test -s upgrade
 }
 
 for s in $STAGES; do

@@ -7,7 +7,7 @@ step docker bash "$HACK_DIR/00-docker.sh"
 step go-builds bash "$HACK_DIR/10-go-builds.sh" & go_pid=$!
 step node-base bash "$HACK_DIR/20-node-base.sh"
 # the newest Airflow plus an older 3.x release for the upgrade scenario (molecule/upgrade)
-step app-images bash "$HACK_DIR/30-app-images.sh" ${AIRFLOW_VERSIONS:-3.3.2 3.2.2}
+step app-images bash "$HACK_DIR/30-app-images.sh" ${AIRFLOW_VERSIONS:-3.3.2 3.3.1}
 wait $go_pid
 step node-image bash "$HACK_DIR/40-node-image.sh"
 step cluster bash "$HACK_DIR/50-cluster.sh"

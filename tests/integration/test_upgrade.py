@@ -17,7 +17,7 @@ from conftest import NAMESPACE, REDIS_SECRET, REPO, SECRET, pod_of
 
 pytestmark = pytest.mark.upgrade
 INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
-OLD = os.environ.get("AIRFLOW_UPGRADE_FROM", "3.2.2")
+OLD = os.environ.get("AIRFLOW_UPGRADE_FROM", "3.3.1")
 NEW = os.environ.get("AIRFLOW_UPGRADE_TO", "3.3.2")
 
 
