@@ -45,8 +45,20 @@ def _image(name, value):
     return errors
 
 
+def _whole(value):
+    """An int, or the digits `-e name=3` passes as a string; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
 def _count(name, value, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    number = _whole(value)
+    if number is None or number < minimum:
         return ["%s: must be a whole number >= %d, got %r" % (name, minimum, value)]
     return []
 
@@ -113,7 +125,8 @@ def _url(name, value):
 def _port(name, value):
     if value is None:
         return []
-    if isinstance(value, bool) or not isinstance(value, int) or not 30000 <= value <= 32767:
+    number = _whole(value)
+    if number is None or not 30000 <= number <= 32767:
         return ["%s: a NodePort must be a number between 30000 and 32767, got %r" % (name, value)]
     return []
 

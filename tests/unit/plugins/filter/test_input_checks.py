@@ -24,11 +24,14 @@ GOOD = {
 
 def test_good_input_has_no_errors():
     assert input_errors(GOOD) == []
+    # -e name=value on the command line passes numbers as strings
+    assert input_errors({"airflow_worker_replicas": "2", "airflow_api_server_node_port": "30080"}) == []
 
 
 @pytest.mark.parametrize("name, value, words", [
     ("airflow_worker_replicas", -1, ">= 0"),
-    ("airflow_worker_replicas", "3", ">= 0"),
+    ("airflow_worker_replicas", "three", ">= 0"),
+    ("airflow_worker_replicas", "-2", ">= 0"),
     ("airflow_image", {"repository": "Apache/Airflow", "tag": "3"}, "repository"),
     ("airflow_image", {"repository": "apache/airflow", "tag": "3.3.2 "}, "tag"),
     ("airflow_image", {"repository": "apache/airflow", "tag": "x", "pull_policy": "Sometimes"}, "pull_policy"),
