@@ -201,7 +201,7 @@ secrets:
       description: UID of the Secret (empty in check mode when it does not exist yet).
       type: str
     resource_version:
-      description: resourceVersion of the Secret after the run (empty in check mode when it would change).
+      description: resourceVersion of the Secret after the run (in check mode, the current one; empty when it does not exist).
       type: str
     key_revisions:
       description:
