@@ -18,6 +18,9 @@ fi
 for tool in debootstrap jq; do command -v $tool >/dev/null || \
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $tool; done
 if ! docker info >/dev/null 2>&1; then
+  # a daemon that is still stopping would refuse a second one; pid files left by a crash too
+  for _ in $(seq 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+  pgrep -x dockerd >/dev/null || rm -f /var/run/docker.pid
   pgrep -x containerd >/dev/null || { containerd >/var/log/containerd.log 2>&1 & }
   for _ in $(seq 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done
   dockerd --containerd=/run/containerd/containerd.sock >/var/log/dockerd.log 2>&1 &
