@@ -103,6 +103,11 @@ def median(values):
     return round(statistics.median(values), 2)
 
 
+def spread(values):
+    """'median (min-max, n runs)' for the summary: the noise is part of the figure."""
+    return "%.1f (%.1f-%.1f, n=%d)" % (statistics.median(values), min(values), max(values), len(values))
+
+
 def bench_cold():
     runs = []
     for dummy in range(REPEATS):
@@ -136,7 +141,7 @@ def bench_scale():
     out = {}
     for workers in (1, 3, 6):
         walls = []
-        for dummy in range(max(1, REPEATS - 1)):
+        for dummy in range(REPEATS):
             purge()
             walls.append(playbook("site.yml", "-e", "airflow_worker_replicas=%d" % workers)["wall_s"])
         out["workers_%d" % workers] = {"runs_s": walls, "median_converge_s": median(walls)}
@@ -152,7 +157,7 @@ def bench_throughput():
     for workers in (1, 3):
         playbook("site.yml", "-e", "airflow_worker_replicas=%d" % workers)
         runs = []
-        for dummy in range(max(1, REPEATS - 1)):
+        for dummy in range(REPEATS):
             seconds, state = dag_run("bench_fanout", timeout=1800)
             runs.append({"trigger_to_success_s": seconds, "tasks_per_minute": round(200 / seconds * 60, 1)})
         out["workers_%d" % workers] = {"runs": runs, "median_tasks_per_minute":
@@ -191,28 +196,30 @@ def summary(results):
              "Medians on the offline kind cluster (2 cores); each JSON file lists its individual runs.", ""]
     if "cold" in results:
         c = results["cold"]
-        lines += ["- cold converge (empty namespace, images loaded): **%.1f s**; + DAG delivery and first run: %.1f s"
-                  % (c["median_converge_s"], c["median_ready_to_first_run_s"]),
+        lines += ["- cold converge (empty namespace, images loaded): **%s s**; + DAG delivery and first run: %.1f s"
+                  % (spread([r["converge_s"] for r in c["runs"]]), c["median_ready_to_first_run_s"]),
                   "  - phases: " + ", ".join("%s %.1f s" % kv for kv in c["median_phases_s"].items())]
     if "floor" in results:
         f = results["floor"]
-        lines.append("- floor (same images as plain containers, until every component is healthy): %.1f s"
-                     % f["median_all_healthy_s"])
+        lines.append("- floor (same images as plain containers, until every component is healthy): %s s"
+                     % spread([r["all_healthy"] for r in f["runs"]]))
         if "cold" in results:
             lines.append("  - ratio converge / floor: %.2f" % (results["cold"]["median_converge_s"] / f["median_all_healthy_s"]))
     if "noop" in results:
         n = results["noop"]
-        lines.append("- no-op re-run: **%.1f s**, %d API requests, changed=0 (goal < 20 s)" % (n["median_wall_s"], n["median_api_requests"]))
+        lines.append("- no-op re-run: **%s s**, %d API requests, changed=0 (goal < 20 s)"
+                     % (spread([r["wall_s"] for r in n["runs"]]), n["median_api_requests"]))
     if "check" in results:
-        lines.append("- check mode on a converged cluster: %.1f s" % results["check"]["median_wall_s"])
+        lines.append("- check mode on a converged cluster: %s s" % spread([r["wall_s"] for r in results["check"]["runs"]]))
     if "scale" in results:
         s = results["scale"]
-        lines.append("- converge with 1 / 3 / 6 workers: %s s (ratio 6:1 = %.2f)" % (
-            " / ".join(str(s["workers_%d" % w]["median_converge_s"]) for w in (1, 3, 6)), s["ratio_6_to_1"]))
+        lines.append("- converge with 1 / 3 / 6 workers: %s s (ratio of medians 6:1 = %.2f)" % (
+            " / ".join(spread(s["workers_%d" % w]["runs_s"]) for w in (1, 3, 6)), s["ratio_6_to_1"]))
     if "throughput" in results:
         t = results["throughput"]
-        lines.append("- 200 short tasks: %.1f tasks/min with 1 worker, %.1f with 3 (ratio %.2f)" % (
-            t["workers_1"]["median_tasks_per_minute"], t["workers_3"]["median_tasks_per_minute"], t["ratio_3_to_1"]))
+        lines.append("- 200 short tasks, tasks/min: %s with 1 worker, %s with 3 (ratio of medians %.2f)" % (
+            spread([r["tasks_per_minute"] for r in t["workers_1"]["runs"]]),
+            spread([r["tasks_per_minute"] for r in t["workers_3"]["runs"]]), t["ratio_3_to_1"]))
     if "footprint" in results:
         lines += ["", "| component | requests | limits | idle memory MiB | idle CPU m |", "|---|---|---|---|---|"]
         for name, f in sorted(results["footprint"].items()):

@@ -54,8 +54,8 @@ lint() {
 ansible_test_copy() {
   local dest=$top/.cache/ansible-test/ansible_collections/flujo/airflow
   rm -rf "$dest"; mkdir -p "$dest"
-  # what the built collection holds (galaxy.yml's build_ignore: hack/, molecule/, .ci/ stay out)
-  git ls-files -z -- . ':!hack' ':!molecule' ':!.ci' ':!bench' | xargs -0 cp --parents -t "$dest"
+  # what the built collection holds (galaxy.yml's build_ignore: hack/, molecule/, .ci/, .config/ stay out)
+  git ls-files -z -- . ':!hack' ':!molecule' ':!.ci' ':!.config' ':!bench' | xargs -0 cp --parents -t "$dest"
   (cd "$dest" && git init -q && git add -A && git -c user.email=ci@flujo -c user.name=ci commit -qm snapshot)
   mkdir -p "$HOME/.ansible/test/cache"
   cat > "$HOME/.ansible/test/cache/get_pip_24_2.py" <<'PY'
@@ -104,6 +104,7 @@ molecule_test() {
   molecule test -s default
   molecule test -s fernet_rotation
   molecule test -s upgrade
+  molecule test -s day2
 }
 
 for s in $STAGES; do

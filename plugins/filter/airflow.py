@@ -67,8 +67,26 @@ def secret_restore_spec(item):
     return {"name": item["key"], "keys": keys}
 
 
+def image_ref(image):
+    """repository[:tag][@digest] of an image variable; with a digest the runtime pulls exactly that
+    content and the tag only documents it."""
+    ref = image["repository"]
+    if image.get("tag"):
+        ref += ":%s" % image["tag"]
+    if image.get("digest"):
+        ref += "@%s" % image["digest"]
+    return ref
+
+
+def image_pull_policy(image):
+    """The image's pull_policy; IfNotPresent when the variable leaves it out (role argument specs
+    check nested options but do not fill in their defaults)."""
+    return image.get("pull_policy") or "IfNotPresent"
+
+
 class FilterModule(object):
     def filters(self):
         return {"config_env": config_env, "string_values": string_values, "short_hash": short_hash,
                 "secret_checksum": secret_checksum, "sync_plan": sync_plan,
-                "secret_restore_spec": secret_restore_spec}
+                "secret_restore_spec": secret_restore_spec, "image_ref": image_ref,
+                "image_pull_policy": image_pull_policy}

@@ -24,6 +24,7 @@ IMAGE_REPOSITORY = re.compile(
     r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -40,6 +41,8 @@ def _image(name, value):
         errors.append("%s.repository: %r is not a valid image repository" % (name, repo))
     if not IMAGE_TAG.match(tag):
         errors.append("%s.tag: %r is not a valid image tag" % (name, tag))
+    if value.get("digest") and not IMAGE_DIGEST.match(str(value["digest"])):
+        errors.append("%s.digest: %r is not a sha256 digest (sha256: and 64 hex digits)" % (name, value["digest"]))
     if value.get("pull_policy", "IfNotPresent") not in ("Always", "IfNotPresent", "Never"):
         errors.append("%s.pull_policy: must be Always, IfNotPresent or Never" % name)
     return errors

@@ -3,16 +3,11 @@
 """Malformed inventories fail with a message naming the problem, and leave the cluster as it was."""
 
 import json
-import os
-import re
-import subprocess
 import textwrap
 
 import pytest
 
-from conftest import NAMESPACE, REPO
-
-INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
+from conftest import NAMESPACE, run_playbook
 
 CASES = [
     # (id, extra vars, words the failure must contain)
@@ -23,6 +18,8 @@ CASES = [
      "airflow_image.repository"),
     ("invalid image tag", {"airflow_worker_image": {"repository": "apache/airflow", "tag": "3.3.2 beta"}},
      "airflow_worker_image.tag"),
+    ("invalid image digest", {"airflow_image": {"repository": "apache/airflow", "tag": "3.3.2", "digest": "latest"}},
+     "airflow_image.digest"),
     ("unknown pull policy", {"airflow_redis_image": {"repository": "redis", "tag": "7", "pull_policy": "Sometimes"}},
      "pull_policy"),
     ("bad storage size", {"airflow_logs_storage": {"size": "5 GB", "access_mode": "ReadWriteOnce"}},
@@ -57,13 +54,10 @@ def snapshot(k8s):
             for lister in listers for o in lister(NAMESPACE).items}
 
 
-def run_site(extra, inventory=INVENTORY):
-    """Return code and the whole output (stdout + stderr, ANSI colours removed, whitespace folded)."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    run = subprocess.run(["ansible-playbook", "site.yml", "-i", inventory, "-e", json.dumps(extra)], cwd=REPO,
-                         capture_output=True, text=True, timeout=300, check=False, env=env)
-    output = re.sub(r"\x1b\[[0-9;]*m", "", run.stdout + run.stderr)
-    return run.returncode, " ".join(output.split())
+def run_site(extra):
+    """Return code and the whole output, whitespace folded (messages wrap)."""
+    run = run_playbook("site.yml", "-e", json.dumps(extra), timeout=300)
+    return run.returncode, " ".join(run.output.split())
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,12 @@
 
 import hashlib
 import json
-import os
-import subprocess
 
 import pytest
 import requests
 
-from conftest import REPO, SECRET, read_secret
+from conftest import SECRET, playbook_ok, read_secret
 
-INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
 pytestmark = pytest.mark.rotation
 
 
@@ -28,10 +25,8 @@ def test_rotation_keeps_connections_and_variables_readable(core, api_url, token,
     key_before = read_secret(core, SECRET)["AIRFLOW__CORE__FERNET_KEY"]
     assert "," not in key_before
 
-    run = subprocess.run(["ansible-playbook", "playbooks/rotate_fernet_key.yml", "-i", INVENTORY], cwd=REPO,
-                         capture_output=True, text=True, timeout=1800, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert key_before not in run.stdout
+    run = playbook_ok("playbooks/rotate_fernet_key.yml")
+    assert key_before not in run.output
 
     key_after = read_secret(core, SECRET)["AIRFLOW__CORE__FERNET_KEY"]
     assert "," not in key_after and key_after != key_before

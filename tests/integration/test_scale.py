@@ -3,42 +3,31 @@
 """Scaling workers (molecule/faults): a replica change touches only the worker StatefulSet, and a
 scale-down lets the tasks running on the removed worker finish (Celery warm shutdown)."""
 
-import os
-import subprocess
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, kubectl
+from conftest import Api, kubectl, playbook_ok
 from test_bad_input import snapshot
-from test_faults import Api
 
 pytestmark = pytest.mark.faults
-INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
 DAGS = Path(__file__).resolve().parent / "dags"
 
 
 def site(*extra):
-    run = subprocess.run(["ansible-playbook", "site.yml", "-i", INVENTORY] + list(extra), cwd=REPO,
-                         capture_output=True, text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
-    return run.stdout
+    return playbook_ok("site.yml", *extra, timeout=900)
 
 
 def test_tasks_run_through_a_worker_scale_down(k8s, api_url, admin):
-    run = subprocess.run(["ansible-playbook", "playbooks/dags.yml", "-i", INVENTORY, "-e",
-                          "airflow_dags_source=%s" % DAGS], cwd=REPO, capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout[-2000:]
+    playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % DAGS)
     before = snapshot(k8s)
     site("-e", "airflow_worker_replicas=2")
     after = snapshot(k8s)
     changed = {key for key in before if after.get(key) != before[key]} | (set(after) - set(before))
     assert changed == {("list_namespaced_stateful_set", "airflow-worker")}, changed
     api = Api(api_url, admin[1])
-    dag_run = api.call("POST", "/api/v2/dags/flujo_long/dagRuns", json={"logical_date": None})
-    run_path = "/api/v2/dags/flujo_long/dagRuns/%s" % urllib.parse.quote(dag_run["dag_run_id"], safe="")
+    run_path = api.trigger("flujo_long")
     deadline = time.time() + 120
     while True:  # wait until airflow-worker-1 is running some of the tasks
         tis = api.call("GET", run_path + "/taskInstances?limit=100")["task_instances"]
@@ -49,8 +38,7 @@ def test_tasks_run_through_a_worker_scale_down(k8s, api_url, admin):
         time.sleep(1)
     site("-e", "airflow_worker_replicas=1")  # waits until the StatefulSet has 1 ready replica
     kubectl("wait", "--for=delete", "pod/airflow-worker-1", "--timeout=600s")
-    while api.call("GET", run_path)["state"] not in ("success", "failed"):
-        time.sleep(2)
+    api.wait(run_path)
     tis = {t["task_id"] + str(t["map_index"]): t for t in api.call("GET", run_path + "/taskInstances?limit=100")["task_instances"]}
     for t in on_second:
         done = tis[t["task_id"] + str(t["map_index"])]

@@ -2,12 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Secrets are generated once, never change on a re-run, and never appear anywhere but the Secrets."""
 
-import os
-import subprocess
-
-from conftest import NAMESPACE, REDIS_SECRET, REPO, SECRET, read_secret
-
-INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
+from conftest import NAMESPACE, REDIS_SECRET, SECRET, playbook_ok, read_secret
 
 
 def secret_values(core):
@@ -22,10 +17,7 @@ def secret_values(core):
 
 def test_a_verbose_rerun_changes_no_secret_and_prints_no_value(core):
     before = {n: core.read_namespaced_secret(n, NAMESPACE).metadata for n in (SECRET, REDIS_SECRET)}
-    run = subprocess.run(["ansible-playbook", "site.yml", "-i", INVENTORY, "-vvv"], cwd=REPO,
-                         capture_output=True, text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
-    output = run.stdout + run.stderr
+    output = playbook_ok("site.yml", "-vvv", timeout=900).output
     leaked = [v for v in secret_values(core) if v in output]
     assert not leaked, "%d secret value(s) appear in the -vvv output" % len(leaked)
     for name, meta in before.items():

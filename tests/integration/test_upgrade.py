@@ -5,7 +5,6 @@ new pods; history, a connection and every secret survive."""
 
 import json
 import os
-import subprocess
 import time
 import urllib.parse
 from datetime import datetime
@@ -13,19 +12,11 @@ from datetime import datetime
 import pytest
 import requests
 
-from conftest import NAMESPACE, REDIS_SECRET, REPO, SECRET, pod_of
+from conftest import NAMESPACE, REDIS_SECRET, REPO, SECRET, kubectl, playbook_ok, pod_of
 
 pytestmark = pytest.mark.upgrade
-INVENTORY = os.environ.get("AIRFLOW_INVENTORY", str(REPO / "inventory" / "kind"))
 OLD = os.environ.get("AIRFLOW_UPGRADE_FROM", "3.3.1")
 NEW = os.environ.get("AIRFLOW_UPGRADE_TO", "3.3.2")
-
-
-def playbook(path, *extra):
-    run = subprocess.run(["ansible-playbook", path, "-i", INVENTORY] + list(extra), cwd=REPO,
-                         capture_output=True, text=True, timeout=1800, check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
-    return run.stdout
 
 
 def login(api_url, core):
@@ -53,8 +44,8 @@ def stamp(value):
 
 def test_upgrade_keeps_history_connection_and_secrets(k8s, core, api_url):
     from kubernetes import client
-    playbook("site.yml", "-e", "airflow_version=%s" % OLD)
-    playbook("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (REPO / "examples" / "dags"))
+    playbook_ok("site.yml", "-e", "airflow_version=%s" % OLD)
+    playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (REPO / "examples" / "dags"))
     headers = login(api_url, core)
     assert requests.get(api_url + "/api/v2/version", timeout=30).json()["version"] == OLD
     assert run_dag(api_url, headers) == "success"
@@ -63,7 +54,7 @@ def test_upgrade_keeps_history_connection_and_secrets(k8s, core, api_url):
     runs_before = requests.get(api_url + "/api/v2/dags/flujo_hello/dagRuns", headers=headers, timeout=30).json()
     secrets_before = {n: core.read_namespaced_secret(n, NAMESPACE).metadata for n in (SECRET, REDIS_SECRET)}
 
-    playbook("site.yml", "-e", "airflow_version=%s" % NEW)
+    playbook_ok("site.yml", "-e", "airflow_version=%s" % NEW)
 
     headers = login(api_url, core)
     assert requests.get(api_url + "/api/v2/version", timeout=30).json()["version"] == NEW
@@ -81,8 +72,7 @@ def test_upgrade_keeps_history_connection_and_secrets(k8s, core, api_url):
     assert all(stamp(p.metadata.creation_timestamp) >= stamp(new_job.status.completion_time) for p in components)
     runs_after = requests.get(api_url + "/api/v2/dags/flujo_hello/dagRuns", headers=headers, timeout=30).json()
     assert runs_after["total_entries"] == runs_before["total_entries"]
-    got = subprocess.run(["kubectl", "-n", NAMESPACE, "exec", pod_of(core, "scheduler"), "-c", "scheduler", "--",
-                          "airflow", "connections", "get", "flujo_upgrade", "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
+    got = kubectl("exec", pod_of(core, "scheduler"), "-c", "scheduler", "--",
+                  "airflow", "connections", "get", "flujo_upgrade", "-o", "json").stdout
     assert json.loads(got)[0]["password"] == "kept-across-upgrade"
     assert run_dag(api_url, headers) == "success"

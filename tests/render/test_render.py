@@ -54,3 +54,18 @@ def test_components_roll_when_config_changes(tmp_path):
     after = annotations("-e", '{"airflow_config": {"core": {"parallelism": 7}}}')
     for name, value in before.items():
         assert value["checksum/config"] != after[name]["checksum/config"], name
+
+
+def test_an_image_digest_pins_every_airflow_container(tmp_path):
+    digest = "sha256:" + "5e" * 32
+    files = render(tmp_path, "production", "-e", '{"airflow_image": {"repository": "apache/airflow", '
+                   '"tag": "3.3.2", "digest": "%s"}}' % digest)
+    images = {}
+    for f in files:
+        doc = yaml.safe_load(f.read_text())
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
+            spec = doc["spec"]["template"]["spec"]
+            for c in spec["containers"] + spec.get("initContainers", []):
+                images[(doc["metadata"]["name"], c["name"])] = c["image"]
+    airflow = {k: v for k, v in images.items() if "apache/airflow" in v}
+    assert len(airflow) >= 10 and set(airflow.values()) == {"apache/airflow:3.3.2@" + digest}, airflow

@@ -7,11 +7,12 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.flujo.airflow.plugins.filter.input_checks import input_errors
-from ansible_collections.flujo.airflow.plugins.filter.airflow import config_env, secret_checksum
+from ansible_collections.flujo.airflow.plugins.filter.airflow import config_env, image_pull_policy, image_ref, secret_checksum
 
 GOOD = {
     "airflow_image": {"repository": "apache/airflow", "tag": "3.3.2", "pull_policy": "IfNotPresent"},
     "airflow_worker_image": {"repository": "registry.example.com:5000/team/airflow", "tag": "3.3.2-python3.12"},
+    "airflow_redis_image": {"repository": "redis", "tag": "7", "digest": "sha256:" + "a1" * 32},
     "airflow_worker_replicas": 3,
     "airflow_logs_storage": {"size": "5Gi", "access_mode": "ReadWriteMany", "storage_class": "nfs-client"},
     "airflow_worker_resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
@@ -35,6 +36,7 @@ def test_good_input_has_no_errors():
     ("airflow_image", {"repository": "Apache/Airflow", "tag": "3"}, "repository"),
     ("airflow_image", {"repository": "apache/airflow", "tag": "3.3.2 "}, "tag"),
     ("airflow_image", {"repository": "apache/airflow", "tag": "x", "pull_policy": "Sometimes"}, "pull_policy"),
+    ("airflow_image", {"repository": "apache/airflow", "tag": "x", "digest": "sha256:abc"}, "digest"),
     ("airflow_logs_storage", {"size": "5 GB"}, "quantity"),
     ("airflow_logs_storage", {"size": "5Gi", "access_mode": "RWX"}, "access_mode"),
     ("airflow_worker_resources", {"requests": {"memory": "lots"}}, "quantity"),
@@ -78,3 +80,16 @@ def test_sync_plan_copies_only_what_differs_and_lists_removals():
     plan = sync_plan({"a.py": "1", "b.py": "2", "sub/c.py": "3"}, {"a.py": "1", "b.py": "9", "old.py": "4"})
     assert plan == {"changed": ["b.py", "sub/c.py"], "removed": ["old.py"]}
     assert sync_plan({"a.py": "1"}, {"a.py": "1"}) == {"changed": [], "removed": []}
+
+
+def test_image_ref_pins_the_digest_and_keeps_the_tag_readable():
+    assert image_ref({"repository": "apache/airflow", "tag": "3.3.2"}) == "apache/airflow:3.3.2"
+    digest = "sha256:" + "0f" * 32
+    assert image_ref({"repository": "apache/airflow", "tag": "3.3.2", "digest": digest}) == \
+        "apache/airflow:3.3.2@" + digest
+    assert image_ref({"repository": "apache/airflow", "tag": "", "digest": digest}) == "apache/airflow@" + digest
+
+
+def test_pull_policy_defaults_when_left_out():
+    assert image_pull_policy({"repository": "redis", "tag": "7"}) == "IfNotPresent"
+    assert image_pull_policy({"repository": "redis", "tag": "7", "pull_policy": "Never"}) == "Never"

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Day-2 playbooks on a converged deployment (molecule/day2): DAGs delivered from a git repository,
+the backup/restore round trip with its refusals, uninstall and reinstall. The tests run in file
+order and build on each other. Playbook times go to bench/results/day2.json."""
+
+import hashlib
+import json
+import re
+import secrets
+import subprocess
+import time
+
+import pytest
+from kubernetes.client.rest import ApiException
+
+from conftest import (NAMESPACE, REDIS_SECRET, REPO, SECRET, Api, kubectl, playbook_ok, pod_of, read_secret,
+                      run_playbook)
+from test_bad_input import snapshot
+from test_secret_hygiene import secret_values
+
+pytestmark = pytest.mark.day2
+TIMES = {}
+GIT_DAG = '''"""Delivered by playbooks/dags.yml from a git repository."""
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+def flujo_git():
+    @task
+    def hello():
+        return "delivered from git"
+
+    hello()
+
+
+flujo_git()
+'''
+BROKEN_DAG = "from airflow.sdk import dag\n\ndef flujo_broken(:\n    pass\n"
+
+
+def record(name, run):
+    TIMES[name] = run.seconds
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "day2.json").write_text(json.dumps(TIMES, indent=2) + "\n")
+    return run
+
+
+def recap_changed(output):
+    """The changed= counts of the PLAY RECAP."""
+    return [int(n) for n in re.findall(r"changed=(\d+)", output.split("PLAY RECAP")[-1])]
+
+
+def git(cwd, *args):
+    subprocess.run(["git", "-c", "user.name=flujo", "-c", "user.email=flujo@example.invalid"] + list(args),
+                   cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def dag_repo(tmp_path_factory):
+    """A local bare repository: tag v1 holds one DAG, tag broken adds a file with a syntax error."""
+    root = tmp_path_factory.mktemp("dag-repo")
+    bare, work = root / "dags.git", root / "work"
+    git(root, "init", "-q", "--bare", str(bare))
+    git(root, "clone", "-q", str(bare), str(work))
+    (work / "flujo_git.py").write_text(GIT_DAG)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "flujo_git")
+    git(work, "tag", "v1")
+    (work / "flujo_broken.py").write_text(BROKEN_DAG)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "a syntax error")
+    git(work, "tag", "broken")
+    git(work, "push", "-q", "origin", "HEAD", "--tags")
+    return bare
+
+
+@pytest.fixture(scope="module")
+def api(api_url, core):
+    return Api(api_url, read_secret(core, SECRET)["AIRFLOW_ADMIN_PASSWORD"])
+
+
+def dags_from_git(repo, version, *extra):
+    return run_playbook("playbooks/dags.yml", "-e", "airflow_dags_git_repo=%s" % repo,
+                        "-e", "airflow_dags_git_version=%s" % version, *extra)
+
+
+def test_dags_from_a_git_repository_are_listed_and_a_second_sync_changes_nothing(api, dag_repo):
+    first = record("dags_git_first_sync", dags_from_git(dag_repo, "v1"))
+    assert first.returncode == 0, first.output[-3000:]
+    assert api.call("GET", "/api/v2/dags/flujo_git")["dag_id"] == "flujo_git"
+    again = record("dags_git_in_sync", dags_from_git(dag_repo, "v1"))
+    assert again.returncode == 0 and recap_changed(again.output) == [0], again.output[-3000:]
+
+
+def test_a_dag_with_a_syntax_error_fails_the_play_with_its_file_and_message(core, dag_repo):
+    broken = dags_from_git(dag_repo, "broken")
+    assert broken.returncode != 0
+    assert "flujo_broken.py" in broken.output and "SyntaxError" in broken.output, broken.output[-3000:]
+    fixed = dags_from_git(dag_repo, "v1", "-e", "airflow_dags_delete=true")
+    assert fixed.returncode == 0, fixed.output[-3000:]
+    files = kubectl("exec", pod_of(core, "dag-processor"), "-c", "dag-processor", "--", "ls", "/opt/airflow/dags").stdout
+    assert "flujo_broken.py" not in files.split() and "flujo_git.py" in files.split()
+
+
+def counts(api):
+    paths = {"dag_runs": "/api/v2/dags/~/dagRuns", "task_instances": "/api/v2/dags/~/dagRuns/~/taskInstances",
+             "connections": "/api/v2/connections", "variables": "/api/v2/variables"}
+    return {name: api.call("GET", path + "?limit=1")["total_entries"] for name, path in paths.items()}
+
+
+def secret_digests(core):
+    return {name: {k: hashlib.sha256(v.encode()).hexdigest() for k, v in read_secret(core, name).items()}
+            for name in (SECRET, REDIS_SECRET)}
+
+
+def connection_password(core, conn_id):
+    got = kubectl("exec", pod_of(core, "scheduler"), "-c", "scheduler", "--",
+                  "airflow", "connections", "get", conn_id, "-o", "json").stdout
+    return json.loads(got)[0]["password"]
+
+
+def wait_namespace_gone(core, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            core.read_namespace(NAMESPACE)
+        except ApiException as err:
+            if err.status == 404:
+                return
+            raise
+        time.sleep(2)
+    raise AssertionError("namespace %s still there after %d s" % (NAMESPACE, timeout))
+
+
+def test_backup_then_restore_into_an_empty_namespace_keeps_everything(api, core, k8s, tmp_path):
+    playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (REPO / "examples" / "dags"))
+    assert api.wait(api.trigger("flujo_hello")) == "success"
+    api.call("POST", "/api/v2/connections", json={"connection_id": "flujo_backup", "conn_type": "http",
+                                                  "host": "h", "password": "kept-through-restore"})
+    api.call("POST", "/api/v2/variables", json={"key": "flujo_backup", "value": "v"})
+    before, digests = counts(api), secret_digests(core)
+    assert before["dag_runs"] >= 1 and before["task_instances"] >= 2
+
+    vault_secret = secrets.token_urlsafe(24)
+    secret_vars = tmp_path / "vault-secret.json"
+    secret_vars.write_text(json.dumps({"airflow_backup_vault_secret": vault_secret}))
+    archive = tmp_path / "airflow.vault"
+    backup = record("backup", playbook_ok("playbooks/backup.yml", "-e", "airflow_backup_file=%s" % archive,
+                                          "-e", "@%s" % secret_vars))
+    assert archive.read_text().startswith("$ANSIBLE_VAULT;")
+    leaked = [v for v in secret_values(core) | {vault_secret} if v in backup.output]
+    assert not leaked, "%d secret value(s) in the backup output" % len(leaked)
+
+    # refusals: each fails with its reason before anything changes
+    foreign = tmp_path / "foreign.vault"
+    foreign.write_text(json.dumps({"hello": "world"}))
+    password_file = tmp_path / "password"
+    password_file.write_text(vault_secret)
+    subprocess.run(["ansible-vault", "encrypt", "--vault-password-file", str(password_file), str(foreign)],
+                   check=True, capture_output=True)
+    not_vault = tmp_path / "notes.txt"
+    not_vault.write_text("not a backup\n")
+    untouched = snapshot(k8s)
+    for args, words in [
+            (["-e", "airflow_backup_file=%s" % archive, "-e", "airflow_backup_vault_secret=wrong"], "cannot be opened"),
+            (["-e", "airflow_backup_file=%s" % not_vault, "-e", "@%s" % secret_vars], "cannot be opened"),
+            (["-e", "airflow_backup_file=%s" % foreign, "-e", "@%s" % secret_vars], "is not a flujo.airflow backup"),
+            (["-e", "airflow_backup_file=%s" % archive, "-e", "@%s" % secret_vars], "already holds a deployment")]:
+        refused = run_playbook("playbooks/restore.yml", *args)
+        assert refused.returncode != 0 and words in " ".join(refused.output.split()), refused.output[-3000:]
+        assert snapshot(k8s) == untouched, words
+
+    record("uninstall_purge", playbook_ok("playbooks/uninstall.yml", "-e", "airflow_purge=true"))
+    wait_namespace_gone(core)
+    record("restore", playbook_ok("playbooks/restore.yml", "-e", "airflow_backup_file=%s" % archive,
+                                  "-e", "@%s" % secret_vars))
+
+    assert counts(api) == before
+    assert secret_digests(core) == digests
+    assert connection_password(core, "flujo_backup") == "kept-through-restore"
+    assert api.wait(api.trigger("flujo_hello")) == "success"
+
+
+def test_uninstall_keeps_data_and_secrets_and_site_brings_them_back(api, core, apps):
+    metas = {n: core.read_namespaced_secret(n, NAMESPACE).metadata for n in (SECRET, REDIS_SECRET)}
+    runs = counts(api)["dag_runs"]
+    pvcs = {p.metadata.name for p in core.list_namespaced_persistent_volume_claim(NAMESPACE).items}
+    record("uninstall_keep", playbook_ok("playbooks/uninstall.yml"))
+    assert not apps.list_namespaced_deployment(NAMESPACE).items
+    assert not apps.list_namespaced_stateful_set(NAMESPACE).items
+    assert {p.metadata.name for p in core.list_namespaced_persistent_volume_claim(NAMESPACE).items} == pvcs
+
+    record("site_after_uninstall", playbook_ok("site.yml"))
+    for name, meta in metas.items():
+        after = core.read_namespaced_secret(name, NAMESPACE).metadata
+        assert (after.uid, after.resource_version) == (meta.uid, meta.resource_version), name
+    assert counts(api)["dag_runs"] == runs
+    assert api.wait(api.trigger("flujo_hello")) == "success"

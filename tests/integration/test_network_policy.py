@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""NetworkPolicies admit only Airflow pods to PostgreSQL and Redis: a pod outside that set cannot
+open a TCP connection to either, a pod with the Airflow client labels can. Needs a CNI that
+enforces NetworkPolicy (kube-router on our kind cluster)."""
+
+import time
+import uuid
+
+import pytest
+from kubernetes import client
+
+from conftest import NAMESPACE
+
+TARGETS = {"airflow-postgresql": 5432, "airflow-redis": 6379}
+# prints "<service> open" or "<service> closed" per target; the pod itself always succeeds
+PROBE = """
+import socket, sys
+for arg in sys.argv[1:]:
+    host, port = arg.split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+        print(host, "open")
+    except OSError:
+        print(host, "closed")
+"""
+
+
+def allowed_client_labels(k8s):
+    """The labels the NetworkPolicy of each target admits, read from the cluster."""
+    net = client.NetworkingV1Api(k8s)
+    labels = {}
+    for name in TARGETS:
+        policy = net.read_namespaced_network_policy(name, NAMESPACE)
+        peers = [peer for rule in policy.spec.ingress for peer in rule._from]
+        assert len(peers) == 1 and peers[0].pod_selector.match_labels, (name, peers)
+        labels.update(peers[0].pod_selector.match_labels)
+    return labels
+
+
+def probe(core, apps, labels):
+    """Run a short-lived pod with these labels; return {service: 'open'|'closed'}."""
+    scheduler = apps.read_namespaced_deployment("airflow-scheduler", NAMESPACE).spec.template.spec.containers[0]
+    name = "flujo-netpol-probe-" + uuid.uuid4().hex[:6]
+    args = ["%s:%d" % target for target in TARGETS.items()]
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels=dict(labels, **{"flujo.airflow/test": "netpol"})),
+        spec=client.V1PodSpec(
+            restart_policy="Never",
+            security_context=client.V1PodSecurityContext(run_as_non_root=True, run_as_user=50000),
+            containers=[client.V1Container(
+                name="probe", image=scheduler.image, image_pull_policy=scheduler.image_pull_policy,
+                command=["python", "-c", PROBE] + args,
+                security_context=client.V1SecurityContext(
+                    allow_privilege_escalation=False, read_only_root_filesystem=True,
+                    capabilities=client.V1Capabilities(drop=["ALL"])))]))
+    core.create_namespaced_pod(NAMESPACE, pod)
+    try:
+        deadline = time.time() + 120
+        while core.read_namespaced_pod(name, NAMESPACE).status.phase not in ("Succeeded", "Failed"):
+            assert time.time() < deadline, "probe pod %s did not finish" % name
+            time.sleep(1)
+        out = core.read_namespaced_pod_log(name, NAMESPACE)
+    finally:
+        core.delete_namespaced_pod(name, NAMESPACE, grace_period_seconds=0)
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+@pytest.fixture(scope="module")
+def client_labels(k8s):
+    return allowed_client_labels(k8s)
+
+
+def test_a_pod_outside_airflow_cannot_reach_postgresql_or_redis(core, apps):
+    assert probe(core, apps, {"app.kubernetes.io/name": "outsider"}) == {name: "closed" for name in TARGETS}
+
+
+def test_an_airflow_pod_reaches_postgresql_and_redis(core, apps, client_labels):
+    # the control case: without it, "closed" above could mean the services are simply down
+    assert probe(core, apps, client_labels) == {name: "open" for name in TARGETS}
