@@ -108,6 +108,29 @@ def spread(values):
     return "%.1f (%.1f-%.1f, n=%d)" % (statistics.median(values), min(values), max(values), len(values))
 
 
+def pod_timeline():
+    """Seconds from the first component pod's creation to each pod's init done, start and Ready:
+    where a converge spends its components phase."""
+    from datetime import datetime
+    pods = json.loads(sh("kubectl", "-n", NAMESPACE, "get", "pods", "-l", "app.kubernetes.io/name=airflow",
+                         "-o", "json"))["items"]
+    pods = [p for p in pods if p["metadata"]["labels"].get("app.kubernetes.io/component") != "migrate"]
+
+    def stamp(value):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if value else None
+    zero = min(stamp(p["metadata"]["creationTimestamp"]) for p in pods)
+    out = {}
+    for pod in pods:
+        cond = {c["type"]: stamp(c.get("lastTransitionTime")) for c in pod["status"].get("conditions", [])}
+        started = pod["status"]["containerStatuses"][0]["state"].get("running", {}).get("startedAt")
+        out[pod["metadata"]["name"]] = {
+            "created": round(stamp(pod["metadata"]["creationTimestamp"]) - zero, 1),
+            "initialized": round(cond["Initialized"] - zero, 1) if cond.get("Initialized") else None,
+            "started": round(stamp(started) - zero, 1) if started else None,
+            "ready": round(cond["Ready"] - zero, 1) if cond.get("Ready") else None}
+    return out
+
+
 def bench_cold():
     runs = []
     for dummy in range(REPEATS):
@@ -117,6 +140,7 @@ def bench_cold():
         deliver(str(REPO / "examples" / "dags"))
         first_run, dummy_state = dag_run("flujo_hello")
         runs.append({"converge_s": converge["wall_s"], "phases_s": phases(converge["tasks"]),
+                     "pod_timeline_s": pod_timeline(),
                      "dag_delivery_and_first_run_s": round(time.time() - t0, 2), "first_run_s": first_run})
     return {"runs": runs, "median_converge_s": median([r["converge_s"] for r in runs]),
             "median_ready_to_first_run_s": median([r["converge_s"] + r["dag_delivery_and_first_run_s"] for r in runs]),

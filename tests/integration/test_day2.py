@@ -95,14 +95,25 @@ def test_dags_from_a_git_repository_are_listed_and_a_second_sync_changes_nothing
     assert again.returncode == 0 and recap_changed(again.output) == [0], again.output[-3000:]
 
 
+def test_check_mode_reports_a_new_file_without_copying_it(core, dag_repo):
+    check = dags_from_git(dag_repo, "broken", "--check")
+    assert check.returncode == 0 and recap_changed(check.output)[0] >= 1, check.output[-3000:]
+    assert "flujo_broken.py" not in dags_in_volume(core)
+
+
+def dags_in_volume(core):
+    return kubectl("exec", pod_of(core, "dag-processor"), "-c", "dag-processor", "--",
+                   "ls", "/opt/airflow/dags").stdout.split()
+
+
 def test_a_dag_with_a_syntax_error_fails_the_play_with_its_file_and_message(core, dag_repo):
     broken = dags_from_git(dag_repo, "broken")
     assert broken.returncode != 0
     assert "flujo_broken.py" in broken.output and "SyntaxError" in broken.output, broken.output[-3000:]
     fixed = dags_from_git(dag_repo, "v1", "-e", "airflow_dags_delete=true")
     assert fixed.returncode == 0, fixed.output[-3000:]
-    files = kubectl("exec", pod_of(core, "dag-processor"), "-c", "dag-processor", "--", "ls", "/opt/airflow/dags").stdout
-    assert "flujo_broken.py" not in files.split() and "flujo_git.py" in files.split()
+    files = dags_in_volume(core)
+    assert "flujo_broken.py" not in files and "flujo_git.py" in files
 
 
 def counts(api):
