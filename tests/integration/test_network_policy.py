@@ -13,16 +13,24 @@ from kubernetes import client
 from conftest import NAMESPACE
 
 TARGETS = {"airflow-postgresql": 5432, "airflow-redis": 6379}
-# prints "<service> open" or "<service> closed" per target; the pod itself always succeeds
+# A new pod is admitted only once the CNI has added it to the policy (a few seconds with kube-router):
+# each target is tried for WINDOW seconds; "open" at the first connection, "closed" if none succeeded.
+# The control case (an Airflow pod gets "open") shows the window is long enough to be fair.
+WINDOW = 30
 PROBE = """
-import socket, sys
-for arg in sys.argv[1:]:
+import socket, sys, time
+window = int(sys.argv[1])
+for arg in sys.argv[2:]:
     host, port = arg.split(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=5).close()
-        print(host, "open")
-    except OSError:
-        print(host, "closed")
+    deadline, state = time.time() + window, "closed"
+    while time.time() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+            state = "open"
+            break
+        except OSError:
+            time.sleep(1)
+    print(host, state)
 """
 
 
@@ -50,13 +58,13 @@ def probe(core, apps, labels):
             security_context=client.V1PodSecurityContext(run_as_non_root=True, run_as_user=50000),
             containers=[client.V1Container(
                 name="probe", image=scheduler.image, image_pull_policy=scheduler.image_pull_policy,
-                command=["python", "-c", PROBE] + args,
+                command=["python", "-c", PROBE, str(WINDOW)] + args,
                 security_context=client.V1SecurityContext(
                     allow_privilege_escalation=False, read_only_root_filesystem=True,
                     capabilities=client.V1Capabilities(drop=["ALL"])))]))
     core.create_namespaced_pod(NAMESPACE, pod)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 120 + WINDOW * len(TARGETS)
         while core.read_namespaced_pod(name, NAMESPACE).status.phase not in ("Succeeded", "Failed"):
             assert time.time() < deadline, "probe pod %s did not finish" % name
             time.sleep(1)
