@@ -43,14 +43,23 @@ CASES = [
 ]
 
 
+def version(meta):
+    """What changes when someone changes the object. Workloads: the generation (their spec) and
+    their labels and annotations, not resourceVersion, which their controllers bump with every
+    status update (a pod turning ready). Everything else: resourceVersion."""
+    if meta.generation:
+        return meta.generation, str(meta.labels), str(meta.annotations)
+    return meta.resource_version
+
+
 def snapshot(k8s):
-    """Every object of the namespace with its resourceVersion."""
+    """Every object of the namespace with its version."""
     from kubernetes import client
     core, apps, batch = client.CoreV1Api(k8s), client.AppsV1Api(k8s), client.BatchV1Api(k8s)
     listers = [core.list_namespaced_config_map, core.list_namespaced_secret, core.list_namespaced_service,
                core.list_namespaced_persistent_volume_claim, apps.list_namespaced_deployment,
                apps.list_namespaced_stateful_set, batch.list_namespaced_job]
-    return {(lister.__name__, o.metadata.name): o.metadata.resource_version
+    return {(lister.__name__, o.metadata.name): version(o.metadata)
             for lister in listers for o in lister(NAMESPACE).items}
 
 
