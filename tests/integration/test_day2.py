@@ -159,6 +159,10 @@ def test_backup_then_restore_into_an_empty_namespace_keeps_everything(api, core,
     secret_vars = tmp_path / "vault-secret.json"
     secret_vars.write_text(json.dumps({"airflow_backup_vault_secret": vault_secret}))
     archive = tmp_path / "airflow.vault"
+    checked = run_playbook("playbooks/backup.yml", "-e", "airflow_backup_file=%s" % archive, "-e", "@%s" % secret_vars,
+                           "--check")
+    assert checked.returncode == 0 and recap_changed(checked.output)[0] >= 1, checked.output[-3000:]
+    assert not archive.exists()
     backup = record("backup", playbook_ok("playbooks/backup.yml", "-e", "airflow_backup_file=%s" % archive,
                                           "-e", "@%s" % secret_vars))
     assert archive.read_text().startswith("$ANSIBLE_VAULT;")
@@ -183,6 +187,13 @@ def test_backup_then_restore_into_an_empty_namespace_keeps_everything(api, core,
         refused = run_playbook("playbooks/restore.yml", *args)
         assert refused.returncode != 0 and words in " ".join(refused.output.split()), refused.output[-3000:]
         assert snapshot(k8s) == untouched, words
+    # check mode changes nothing, not even a forced restore over the live namespace or a purge
+    for playbook, args in [("playbooks/restore.yml", ["-e", "airflow_backup_file=%s" % archive, "-e", "@%s" % secret_vars,
+                                                      "-e", "airflow_backup_restore_force=true"]),
+                           ("playbooks/uninstall.yml", ["-e", "airflow_purge=true"])]:
+        checked = run_playbook(playbook, *args, "--check")
+        assert checked.returncode == 0, checked.output[-3000:]
+        assert snapshot(k8s) == untouched, playbook
 
     record("uninstall_purge", playbook_ok("playbooks/uninstall.yml", "-e", "airflow_purge=true"))
     wait_namespace_gone(core)
