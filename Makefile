@@ -24,8 +24,13 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 collection:                                 ## make flujo.airflow resolvable from this checkout
 	bash hack/link-collection.sh
 
-deploy: venv collection
+KIND_UI_URL = $(shell sed -n 's/^airflow_ui_url: *//p' inventory/kind/group_vars/airflow/main.yml)
+
+deploy: venv collection                     ## Airflow on the kind cluster, with the example DAG delivered
 	$(VENV)/bin/ansible-playbook site.yml -i inventory/kind
+	$(VENV)/bin/ansible-playbook playbooks/dags.yml -i inventory/kind -e airflow_dags_source=$(CURDIR)/examples/dags
+	@echo "UI: $(KIND_UI_URL) (the example DAGs flujo_hello and flujo_deferrable are listed; user and password: see the summary above)"
+	@echo 'Your own DAGs: ansible-playbook playbooks/dags.yml -i inventory/kind -e airflow_dags_source=$$PWD/my-dags'
 
 test:                                       ## everything CI runs
 	bash hack/test.sh

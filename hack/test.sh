@@ -38,6 +38,7 @@ setup() {
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v shellcheck >/dev/null || missing+=(shellcheck)
+  command -v promtool >/dev/null || missing+=(prometheus)   # the metrics tests' real Prometheus and promtool
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
@@ -46,16 +47,62 @@ setup() {
 
 lint() {
   ANSIBLE_COLLECTIONS_PATH=$top/.cache/collections ansible-lint --offline --profile production
+  antsibull-changelog lint                       # changelogs/fragments/*.yml
+  antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+  # plugin and role docs: markup, references, argument specs (needs ansible-doc on PATH). Our
+  # module takes kubernetes.core's doc fragment: the linter sees exactly ours and kubernetes.core
+  # (its own copy of a dependency comes out empty; "all" refs of the whole venv take minutes)
+  local docs=$top/.cache/docs-lint/ansible_collections
+  mkdir -p "$docs/flujo" "$docs/kubernetes"
+  ln -sfn "$top" "$docs/flujo/airflow"
+  ln -sfn "$VENV/lib/python3.11/site-packages/ansible_collections/kubernetes/core" "$docs/kubernetes/core"
+  ANSIBLE_COLLECTIONS_PATH=$top/.cache/docs-lint \
+    antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs=all .
 }
 
-# ansible-test wants the collection under ansible_collections/<ns>/<name> and sees git-tracked
-# files only; its per-test venvs bootstrap pip from a host that is unreachable here, so a stand-in
-# that uses ensurepip + the package index goes where ansible-test looks first.
+# The collection artifact, built once per stage that needs it: what users install and what
+# ansible-test checks.
+build_artifact() {  # build_artifact DIR -> prints the path of the tarball
+  local out=$1; rm -rf "$out"; mkdir -p "$out"
+  ansible-galaxy collection build --output-path "$out" . >&2
+  ls "$out"/flujo-airflow-*.tar.gz
+}
+
+# Every path of the artifact must be on this allow-list (galaxy.yml says why each is in):
+# checkout-only content (bench/, hack/, molecule/, Makefile, ansible.cfg, ...), hidden files and
+# caches (.ansible/, .cache/, __pycache__) fail the build stage.
+ARTIFACT_ALLOWED='^(MANIFEST\.json|FILES\.json|README\.md|LICENSE|CHANGELOG\.rst|site\.yml|requirements\.txt|requirements\.yml|bindep\.txt|execution-environment\.yml|tests/?|(meta|roles|playbooks|plugins|changelogs|docs|inventory|examples|tests/unit)(/.*)?)$'
+ARTIFACT_REQUIRED="MANIFEST.json FILES.json README.md LICENSE CHANGELOG.rst requirements.txt requirements.yml bindep.txt execution-environment.yml meta/runtime.yml changelogs/changelog.yaml changelogs/config.yaml"
+check_artifact() {  # check_artifact TARBALL
+  local list bad missing=() p
+  list=$(tar -tzf "$1")
+  bad=$( { grep -vE "$ARTIFACT_ALLOWED" <<<"$list"
+            grep -E '(^|/)(\.[^/]+|__pycache__|[^/]+\.pyc)(/|$)' <<<"$list"; } | sort -u || true)
+  for p in $ARTIFACT_REQUIRED; do grep -qxF "$p" <<<"$list" || missing+=("$p"); done
+  if [ -n "$bad" ] || [ ${#missing[@]} -gt 0 ]; then
+    [ -z "$bad" ] || printf 'not allowed in the artifact (see galaxy.yml):\n%s\n' "$bad"
+    [ ${#missing[@]} -eq 0 ] || echo "missing from the artifact: ${missing[*]}"
+    return 1
+  fi
+  echo "artifact: $(wc -l <<<"$list") paths, all on the allow-list"
+}
+
+# ansible-test runs on the unpacked artifact, so sanity and units check exactly what users get.
+# It wants the collection under ansible_collections/<ns>/<name> and, as the module uses
+# kubernetes.core's doc fragment and module_utils, kubernetes.core in the same ansible_collections/
+# root (the one the ansible package bundles, linked from the venv). It sees git-tracked files only,
+# hence the snapshot commit. Its per-test venvs bootstrap pip from a host that is unreachable here,
+# so a stand-in that uses ensurepip + the package index goes where ansible-test looks first.
 ansible_test_copy() {
-  local dest=$top/.cache/ansible-test/ansible_collections/flujo/airflow
-  rm -rf "$dest"; mkdir -p "$dest"
-  # what the built collection holds (galaxy.yml's build_ignore: hack/, molecule/, .ci/, .config/ stay out)
-  git ls-files -z -- . ':!hack' ':!molecule' ':!.ci' ':!.config' ':!bench' | xargs -0 cp --parents -t "$dest"
+  local root=$top/.cache/ansible-test/ansible_collections
+  local dest=$root/flujo/airflow tarball
+  tarball=$(build_artifact "$top/.cache/ansible-test/artifact")
+  rm -rf "$dest"; mkdir -p "$dest" "$root/kubernetes"
+  tar -xzf "$tarball" -C "$dest"
+  # ansible-test finds the collections ours uses (kubernetes.core: module_utils, doc fragment)
+  # only beside it, under the same ansible_collections/ root: link the venv's copy (ansible==12.3.0)
+  ln -sfn "$VENV/lib/python3.11/site-packages/ansible_collections/kubernetes/core" "$root/kubernetes/core"
+  [ -f "$root/kubernetes/core/MANIFEST.json" ]
   (cd "$dest" && git init -q && git add -A && git -c user.email=ci@flujo -c user.name=ci commit -qm snapshot)
   mkdir -p "$HOME/.ansible/test/cache"
   cat > "$HOME/.ansible/test/cache/get_pip_24_2.py" <<'PY'
@@ -84,11 +131,12 @@ render() {
 build() {
   # build the artifact, install it offline where nothing else is, and render the production
   # example from the installed copy alone (outside this checkout, no ansible.cfg of ours)
-  local out=$top/.cache/build; rm -rf "$out"; mkdir -p "$out"
-  ansible-galaxy collection build --output-path "$out" .
+  local out=$top/.cache/build tarball
+  tarball=$(build_artifact "$out")
+  check_artifact "$tarball"
   printf '[defaults]\n' > "$out/ansible.cfg"   # this empty config, not the checkout's
   (cd "$out" && ansible-galaxy collection install --offline --force --no-deps \
-     -p "$out/collections" "$out"/flujo-airflow-*.tar.gz)
+     -p "$out/collections" "$tarball")
   (cd "$out" && ANSIBLE_COLLECTIONS_PATH=$out/collections:$VENV/lib/python3.11/site-packages \
      ansible-playbook flujo.airflow.site -i "$top/inventory/production" -e airflow_render_dir="$out/manifests" >/dev/null)
   local n; n=$(find "$out/manifests" -name '*.yaml' | wc -l)
@@ -105,6 +153,9 @@ molecule_test() {
   molecule test -s fernet_rotation
   molecule test -s upgrade
   molecule test -s day2
+  # one round of each fault (pod deletions, worker scale-down, a node restart) keeps CI near an
+  # hour; `FAULT_ROUNDS=3 molecule test -s faults` is the full run behind bench/results
+  FAULT_ROUNDS=${FAULT_ROUNDS:-1} molecule test -s faults
 }
 
 for s in $STAGES; do

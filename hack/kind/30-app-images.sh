@@ -19,10 +19,12 @@ fi
 # build TAG DIR [--build-arg K=V...]: skipped when the image's input hash label matches
 build() {
   local tag=$1 dir=$2; shift 2; local ctx hash
-  hash=$( { cat "$dir/Dockerfile"; printf '%s\n' "$@"; } | sha256sum | cut -c1-16)
+  # the Dockerfile, then any other file of the directory (scripts it copies), then the arguments
+  hash=$( { cat "$dir/Dockerfile"; find "$dir" -type f ! -name Dockerfile | sort | xargs -r cat; printf '%s\n' "$@"; } \
+    | sha256sum | cut -c1-16)
   if [ "$(docker image inspect -f '{{index .Config.Labels "flujo.inputs"}}' "$tag" 2>/dev/null)" = "$hash" ]; then
     log "$tag cached"; return; fi
-  ctx=$(mktemp -d); cp "$dir/Dockerfile" "$ctx/"; mkdir "$ctx/certs"
+  ctx=$(mktemp -d); cp -r "$dir"/. "$ctx/"; mkdir -p "$ctx/certs"
   cp /usr/local/share/ca-certificates/*.crt "$ctx/certs/" 2>/dev/null || true
   log "building $tag"
   docker build -q --label "flujo.inputs=$hash" --build-arg "BASE_IMAGE=$BOOKWORM_BASE" "$@" -t "$tag" "$ctx" >/dev/null
@@ -30,4 +32,6 @@ build() {
 }
 build local/postgres:15 "$IMAGES_DIR/postgres"
 build local/redis:7 "$IMAGES_DIR/redis"
+# for the LDAP login test only (tests/integration/test_ldap.py)
+build local/openldap:1 "$IMAGES_DIR/openldap"
 for v in $AIRFLOW_VERSIONS; do build "local/airflow:$v" "$IMAGES_DIR/airflow" --build-arg "AIRFLOW_VERSION=$v"; done

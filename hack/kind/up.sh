@@ -10,6 +10,7 @@ step node-base bash "$HACK_DIR/20-node-base.sh"
 step app-images bash "$HACK_DIR/30-app-images.sh" ${AIRFLOW_VERSIONS:-3.3.2 3.3.1}
 wait $go_pid
 step node-image bash "$HACK_DIR/40-node-image.sh"
+step addon-images bash "$HACK_DIR/45-addon-images.sh"
 step cluster bash "$HACK_DIR/50-cluster.sh"
 step cluster-check bash "$HACK_DIR/60-cluster-check.sh"
 tail -n 5 "$CACHE_DIR/logs/cluster-check.log" >&2

@@ -84,9 +84,30 @@ def image_pull_policy(image):
     return image.get("pull_policy") or "IfNotPresent"
 
 
+def fab_user(user, secret):
+    """An airflow_users entry (the inventory's form) -> the airflow_users module's: defaults filled
+    in, the password taken from key <username> of Secret secret."""
+    username = user["username"]
+    return {"username": username, "email": user.get("email"), "roles": list(user.get("roles") or ["Viewer"]),
+            "first_name": user.get("first_name") or username, "last_name": user.get("last_name") or username,
+            "state": user.get("state") or "present", "password_secret": secret, "password_key": username}
+
+
+def user_secret_keys(users):
+    """The airflow_secret keys of the declared users' passwords: one per present user, generated
+    once unless the entry supplies its password."""
+    keys = []
+    for position, user in enumerate(users or []):
+        if (user.get("state") or "present") == "present":
+            keys.append({"name": user["username"], "kind": "password", "length": 24, "value": user.get("password"),
+                         "variable": "airflow_users[%d].password" % position})
+    return keys
+
+
 class FilterModule(object):
     def filters(self):
         return {"config_env": config_env, "string_values": string_values, "short_hash": short_hash,
                 "secret_checksum": secret_checksum, "sync_plan": sync_plan,
                 "secret_restore_spec": secret_restore_spec, "image_ref": image_ref,
-                "image_pull_policy": image_pull_policy}
+                "image_pull_policy": image_pull_policy, "fab_user": fab_user,
+                "user_secret_keys": user_secret_keys}

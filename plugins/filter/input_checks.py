@@ -10,7 +10,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
+import ipaddress
 import re
+from decimal import Decimal
 
 from ansible_collections.flujo.airflow.plugins.module_utils._secret_plan import PlanError, validate
 
@@ -28,6 +31,12 @@ IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+HOST_NAME = re.compile(r"^[a-z0-9]([-a-z0-9_]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9_]*[a-z0-9])?)*\.?$")
+SUPPORTED_VERSIONS = "3.0.0 or later, below 4.0.0"
+AIRFLOW_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:(?:a|b|rc)\d+|\.post\d+|\.dev\d+)?$")
+QUANTITY_FACTORS = {"": 1, "m": Decimal("0.001"), "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12,
+                    "P": 10 ** 15, "E": 10 ** 18, "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40,
+                    "Pi": 2 ** 50, "Ei": 2 ** 60}
 ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod")
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 
@@ -104,9 +113,28 @@ def _resources(name, value):
         if part not in ("requests", "limits"):
             errors.append("%s: unknown key %r (expected requests, limits)" % (name, part))
             continue
+        if not isinstance(value[part] or {}, dict):
+            errors.append("%s.%s: must be a mapping of resource names to quantities" % (name, part))
+            continue
         for resource, amount in (value[part] or {}).items():
             errors.extend(_quantity("%s.%s.%s" % (name, part, resource), amount))
+    if errors:
+        return errors
+    requests, limits = value.get("requests") or {}, value.get("limits") or {}
+    for resource in sorted(set(requests) & set(limits)):
+        if quantity_value(requests[resource]) > quantity_value(limits[resource]):
+            errors.append("%s: requests.%s %s is above limits.%s %s (Kubernetes rejects a request above its limit)"
+                          % (name, resource, requests[resource], resource, limits[resource]))
     return errors
+
+
+def quantity_value(value):
+    """The number a Kubernetes quantity stands for: quantity_value('500m') == Decimal('0.5')."""
+    match = QUANTITY.match(str(value))
+    if not match:
+        raise ValueError("%r is not a Kubernetes quantity" % (value,))
+    number = str(value)[:len(str(value)) - len(match.group(2) or "")]
+    return Decimal(number) * QUANTITY_FACTORS[match.group(2) or ""]
 
 
 def _object_name(name, value):
@@ -169,10 +197,150 @@ RULES = (
 )
 
 
-def input_errors(variables):
-    """Error messages (each naming its variable) for every value that breaks its rule."""
+def _false(value):
+    return value is False or str(value).strip().lower() in ("false", "no", "off", "0", "n")
+
+
+def _true(value):
+    return value is True or str(value).strip().lower() in ("true", "yes", "on", "1", "y")
+
+
+def _suggest(word, choices):
+    close = difflib.get_close_matches(word, choices, n=1)
+    return " (did you mean %r?)" % close[0] if close else ""
+
+
+def _host(name, value, port_variable):
+    if value in ("", None):
+        return []
+    text = str(value).strip()
+    try:
+        ipaddress.ip_address(text)
+        return []
+    except ValueError:
+        pass
+    if len(text) <= 253 and HOST_NAME.match(text.lower()):
+        return []
+    return ["%s: %r is not a host: give only a DNS name or an IP address (no scheme, port or path); "
+            "the port goes in %s" % (name, value, port_variable)]
+
+
+def _datastores(variables):
+    """An external database or broker needs its host, and a host is a name or an address."""
     errors = []
-    for name in sorted(variables or {}):
+    for switch, setting, what in (("airflow_postgresql_enabled", "airflow_database", "PostgreSQL server"),
+                                  ("airflow_redis_enabled", "airflow_redis", "Redis server")):
+        value = variables.get(setting)
+        if not isinstance(value, dict):
+            continue
+        host = value.get("host")
+        errors.extend(_host(setting + ".host", host, setting + ".port"))
+        port = _whole(value.get("port"))
+        if "port" in value and (port is None or not 1 <= port <= 65535):
+            errors.append("%s.port: must be a TCP port between 1 and 65535, got %r" % (setting, value.get("port")))
+        if switch in variables and _false(variables[switch]) and host in ("", None):
+            errors.append("%s.host: must be set when %s is false (the DNS name or IP address of your %s)"
+                          % (setting, switch, what))
+    return errors
+
+
+def _ingress(variables):
+    value = variables.get("airflow_ingress")
+    if isinstance(value, dict) and _true(value.get("enabled", False)) and not value.get("host"):
+        return ["airflow_ingress.host: must be set when airflow_ingress.enabled is true "
+                "(the DNS name the Ingress answers for, e.g. airflow.example.com)"]
+    return []
+
+
+def _version(variables):
+    if "airflow_version" not in variables:
+        return []
+    value = variables["airflow_version"]
+    match = AIRFLOW_VERSION.match(str(value).strip())
+    if not match:
+        return ["airflow_version: %r is not an Airflow version (such as 3.3.2); supported: %s"
+                % (value, SUPPORTED_VERSIONS)]
+    if int(match.group(1)) != 3:
+        return ["airflow_version: %s is not supported; this collection deploys Airflow %s"
+                % (value, SUPPORTED_VERSIONS)]
+    return []
+
+
+def _version_key(text):
+    return tuple(int(part) if part.isdigit() else 0 for part in re.split(r"[.]", str(text)))
+
+
+def config_reference(references, version):
+    """(the reference for `version` or else the newest one, a warning when it is not the version's own).
+
+    references maps Airflow versions to {"sections": {section: [key, ...]}, "provider_sections": [...]}.
+    """
+    if not references:
+        return None, None
+    version = str(version)
+    if version in references:
+        return references[version], None
+    newest = max(references, key=_version_key)
+    return references[newest], ("airflow_config: this collection has no list of Airflow %s's configuration "
+                                "options; checked against Airflow %s's" % (version, newest))
+
+
+def _known_key(key, keys):
+    # Airflow reads a sensitive option also from <key>_cmd or <key>_secret
+    return key in keys or re.sub(r"_(cmd|secret)$", "", key) in keys
+
+
+def config_findings(config, reference, version="3.3.2"):
+    """(errors, warnings) for airflow_config against an Airflow version's sections and keys."""
+    errors, warnings = [], []
+    if not isinstance(config, dict):
+        return errors, warnings
+    sections = (reference or {}).get("sections") or {}
+    extensible = set((reference or {}).get("provider_sections") or ())
+    for section in sorted(config, key=str):
+        settings = config[section]
+        if not isinstance(settings, dict):
+            continue   # _sections reports it
+        where = "airflow_config.%s" % section
+        for key in sorted(settings, key=str):
+            if isinstance(settings[key], (dict, list)):
+                errors.append("%s.%s: a %s is not a setting; each section maps keys to single values "
+                              "(a string, number or boolean)"
+                              % (where, key, "mapping" if isinstance(settings[key], dict) else "list"))
+        if not sections:
+            continue
+        name = str(section).lower()
+        if name not in sections:
+            errors.append("%s: Airflow %s has no section [%s]%s" % (where, version, section, _suggest(name, sections)))
+            continue
+        for key in sorted(settings, key=str):
+            option = str(key).lower()
+            if _known_key(option, sections[name]):
+                continue
+            hint = _suggest(option, sections[name])
+            elsewhere = sorted(other for other, keys in sections.items() if option in keys)
+            if not hint and elsewhere:
+                hint = " (it is an option of [%s])" % "], [".join(elsewhere)
+            message = "%s.%s: Airflow %s has no option %s in [%s]%s" % (where, key, version, key, section, hint)
+            if name in extensible:
+                warnings.append(message + "; kept, as a provider the image does not have may define it")
+            else:
+                errors.append(message)
+    return errors, warnings
+
+
+CROSS_CHECKS = (_datastores, _ingress, _version)
+
+
+def input_errors(variables, config_references=None):
+    """Error messages (each naming its variable) for every value that breaks its rule.
+
+    config_references ({version: reference}, see config_reference) adds the check of airflow_config's
+    sections and keys against the deployed airflow_version's (or else the newest) reference.
+    """
+    variables = variables or {}
+    errors = []
+    for name in sorted(variables):
         value = variables[name]
         if value is None and not name.endswith(("_image", "_name")):
             continue
@@ -180,9 +348,90 @@ def input_errors(variables):
             if pattern.search(name):
                 errors.extend(check(name, value))
                 break
-    return errors
+    for check in CROSS_CHECKS:
+        errors.extend(check(variables))
+    if "airflow_config" in variables:
+        reference, _warning = config_reference(config_references, variables.get("airflow_version", ""))
+        errors.extend(config_findings(variables["airflow_config"], reference,
+                                      _reference_version(config_references, reference))[0])
+    return sorted(errors)
+
+
+def _reference_version(references, reference):
+    for version, candidate in (references or {}).items():
+        if candidate is reference:
+            return version
+    return "?"
+
+
+def input_warnings(variables, known_names=(), config_references=None):
+    """Warnings: airflow_* variables no role declares (with the closest declared name), options unknown in
+    a section providers extend, and which Airflow version airflow_config was checked against."""
+    variables = variables or {}
+    known = set(known_names or ())
+    warnings = []
+    if known:
+        for name in sorted(variables):
+            if name.startswith("airflow_") and name not in known:
+                warnings.append("%s: no role of flujo.airflow has this variable, it is ignored%s"
+                                % (name, _suggest(name, sorted(known))))
+    if "airflow_config" in variables:
+        reference, warning = config_reference(config_references, variables.get("airflow_version", ""))
+        if warning and variables["airflow_config"]:
+            warnings.append(warning)
+        warnings.extend(config_findings(variables["airflow_config"], reference,
+                                        _reference_version(config_references, reference))[1])
+    return warnings
+
+
+def _release(version):
+    """(major, minor, patch) of a version string: pre-releases compare as their release."""
+    match = AIRFLOW_VERSION.match(str(version).strip())
+    return tuple(int(part or 0) for part in match.groups()) if match else None
+
+
+DOWNGRADE_ADVICE = (
+    "nothing was applied. Going back needs the schema downgraded first, by the Airflow that migrated it: "
+    "back up (playbooks/backup.yml), run `airflow db downgrade --to-version %s` in a pod of the running "
+    "version, then rerun with -e airflow_allow_downgrade=true")
+
+
+def downgrade_errors(airflow_version, schema, revisions=None, deployed_versions=None, allow=False):
+    """The error when airflow_version is older than the metadata database's schema (empty list if not).
+
+    schema is a files/airflow-<version>-schema.json, or a list of them (the newest is used) ({"airflow_version": the Airflow the map was read
+    from, "revisions": {revision: the release that introduced it}}). revisions are those of the
+    alembic_version table (a list or a space-separated string; empty when the database could not be
+    read: then the versions the deployed pods are labelled with decide).
+    """
+    requested = _release(airflow_version)
+    if allow or requested is None:
+        return []
+    if isinstance(schema, list):   # one map per Airflow version read: the newest knows every revision
+        schema = max(schema, key=lambda each: _release(each.get("airflow_version", "")) or (0, 0, 0), default={})
+    if isinstance(revisions, str):
+        revisions = revisions.split()
+    known = (schema or {}).get("revisions") or {}
+    mapped_up_to = _release((schema or {}).get("airflow_version", "0"))
+    for revision in revisions or ():
+        release = known.get(revision)
+        if release is not None and _release(release) > requested:
+            return ["airflow_version: %s is older than the schema of the metadata database (revision %s, "
+                    "introduced by Airflow %s): Airflow %s cannot run on it; %s"
+                    % (airflow_version, revision, release, airflow_version, DOWNGRADE_ADVICE % airflow_version)]
+        if release is None and mapped_up_to is not None and requested <= mapped_up_to:
+            return ["airflow_version: the metadata database is at schema revision %s, which no Airflow up to %s "
+                    "has: a newer Airflow migrated it, and Airflow %s cannot run on it; %s"
+                    % (revision, schema["airflow_version"], airflow_version, DOWNGRADE_ADVICE % airflow_version)]
+    if not revisions:
+        newer = sorted((v for v in deployed_versions or () if _release(v) and _release(v) > requested), key=_release)
+        if newer:
+            return ["airflow_version: %s is older than the Airflow %s the deployment runs (its pods' label; the "
+                    "schema revision could not be read): a downgrade; %s"
+                    % (airflow_version, newer[-1], DOWNGRADE_ADVICE % airflow_version)]
+    return []
 
 
 class FilterModule(object):
     def filters(self):
-        return {"input_errors": input_errors}
+        return {"input_errors": input_errors, "input_warnings": input_warnings, "downgrade_errors": downgrade_errors}

@@ -50,21 +50,57 @@ def fernet_keys(value):
 
 
 def validate(name, kind, value):
-    """Raise PlanError naming the key when a supplied value has the wrong format."""
+    """Raise PlanError starting with name when a supplied value has the wrong format."""
     if not isinstance(value, str) or value == "":
-        raise PlanError("key %s: the supplied value is empty" % name)
+        raise PlanError("%s: empty" % name)
     if kind == "fernet":
         keys = fernet_keys(value)
         if not keys:
-            raise PlanError("key %s: not a valid Fernet key" % name)
+            raise PlanError("%s: not a valid Fernet key" % name)
         for position, key in enumerate(keys, start=1):
             try:
                 raw = base64.urlsafe_b64decode(key.encode("ascii"))
             except (binascii.Error, ValueError, UnicodeEncodeError):
                 raw = b""
             if len(raw) != 32:
-                raise PlanError(
-                    "key %s: Fernet key #%d is not 32 url-safe base64-encoded bytes" % (name, position))
+                raise PlanError("%s: Fernet key #%d is not 32 url-safe base64-encoded bytes" % (name, position))
+
+
+def where(spec, key):
+    """'Secret NAME, key KEY': where a value lives, for messages."""
+    return "Secret %s, key %s" % (spec["name"], key["name"])
+
+
+def named(spec, key):
+    """The variable a user sets for a key (when the caller names it) and where the value lives."""
+    if key.get("variable"):
+        return "%s (%s)" % (key["variable"], where(spec, key))
+    return where(spec, key)
+
+
+def check_supplied(spec, key):
+    """Refuse a supplied value that is empty or malformed, naming the variable; never the value."""
+    if key.get("rotate") and key.get("prune"):
+        raise PlanError("%s: rotate and prune cannot be asked in the same run" % where(spec, key))
+    if key.get("value") is None:
+        return
+    label = key.get("variable") or "the supplied value of %s" % where(spec, key)
+    context = (" (%s)" % where(spec, key)) if key.get("variable") else ""
+    try:
+        validate(label, key.get("kind") or "password", key["value"])
+    except PlanError as exc:
+        hint = ""
+        if key["value"] == "":
+            hint = ("; it must be set" if key.get("kind") == "value"
+                    else "; leave it unset (null) to have a value generated, or supply a non-empty one")
+        raise PlanError("%s%s%s" % (exc, context, hint))
+
+
+def check_all_supplied(specs):
+    """check_supplied for every key of every Secret; runs before the cluster is read."""
+    for spec in specs:
+        for key in spec.get("keys") or []:
+            check_supplied(spec, key)
 
 
 def render_derived(name, template, lookup):
@@ -81,32 +117,42 @@ def render_derived(name, template, lookup):
 def plan_secret(spec, current, update_supplied=False, lookup_other=None):
     """Decide the content of one Secret.
 
-    spec: {"name", "keys": [{"name", "kind", "length", "value", "rotate", "prune"}],
-           "derived": [{"name", "template"}]}
+    spec: {"name", "keys": [{"name", "kind", "length", "value", "rotate", "prune", "moved_from"}],
+           "derived": [{"name", "template"}], "removed_keys": [name]}
     current: dict key -> value (decoded) of the Secret in the cluster, or None when it is absent.
-    lookup_other(secret, key): value of a key planned for another Secret (for derived templates).
-    Returns (new_data, report); new_data keeps every key the spec does not manage.
+    lookup_other(secret, key): value of a key planned for another Secret (for derived templates and
+    moved keys).
+    Returns (new_data, report); new_data keeps every key the spec does not manage, except removed_keys.
     """
     data = dict(current or {})
-    report = {"generated": [], "adopted": [], "updated": [], "rotated": [], "pruned": [],
-              "derived": [], "unchanged": [], "mismatched": []}
+    report = {"generated": [], "adopted": [], "updated": [], "rotated": [], "pruned": [], "moved": [],
+              "removed": [], "derived": [], "unchanged": [], "mismatched": []}
     for key in spec.get("keys") or []:
         name, kind = key["name"], key.get("kind") or "password"
         if kind not in KINDS:
             raise PlanError("key %s: unknown kind %r (expected one of %s)" % (name, kind, ", ".join(KINDS)))
         supplied = key.get("value")
         stored = data.get(name)
-        if supplied is not None:
-            validate(name, kind, supplied)
+        check_supplied(spec, key)
+        if stored is None and key.get("moved_from"):
+            # the key's old home (an earlier release kept it there): carry the value over unchanged
+            stored = lookup_other(key["moved_from"], name) if lookup_other else None
+            if stored is not None:
+                data[name] = stored
+                report["moved"].append(name)
         if stored is not None and kind == "fernet":
-            validate(name, kind, stored)
-        if key.get("rotate") and key.get("prune"):
-            raise PlanError("key %s: rotate and prune cannot be asked in the same run" % name)
+            try:
+                validate("the stored value of %s" % where(spec, key), kind, stored)
+            except PlanError as exc:
+                raise PlanError("%s; fix or delete it in the cluster" % exc)
 
         if stored is None:
             if supplied is not None:
                 data[name] = supplied
                 report["adopted"].append(name)
+            elif kind == "value":
+                raise PlanError("%s: not set, and a key of kind 'value' is never generated; supply its value"
+                                % named(spec, key))
             else:
                 data[name] = generate(kind, key.get("length"))
                 report["generated"].append(name)
@@ -135,14 +181,21 @@ def plan_secret(spec, current, update_supplied=False, lookup_other=None):
                 report["pruned"].append(name)
             else:
                 report["unchanged"].append(name)
-        else:
+        elif name not in report["moved"]:
             report["unchanged"].append(name)
 
+    for name in spec.get("removed_keys") or []:
+        if name in data:
+            del data[name]
+            report["removed"].append(name)
+
     if report["mismatched"]:
+        keys = dict((key["name"], key) for key in spec.get("keys") or [])
         raise PlanError(
-            "Secret %s: the supplied value of %s differs from the one stored in the cluster; the stored "
-            "value is kept. Set update_supplied (airflow_secrets_update_supplied) to replace it."
-            % (spec["name"], ", ".join(report["mismatched"])))
+            "%s: the supplied value differs from the one stored in the cluster; nothing was written and "
+            "the stored value is kept. To replace it, run again with airflow_secrets_update_supplied=true "
+            "(module option update_supplied); to keep it, stop supplying a different value."
+            % "; ".join(named(spec, keys[name]) for name in report["mismatched"]))
 
     def lookup(secret, key):
         if secret in (None, spec["name"]):
@@ -161,8 +214,15 @@ def plan_secret(spec, current, update_supplied=False, lookup_other=None):
 
 
 def plan_all(specs, current_by_name, update_supplied=False):
-    """Plan several Secrets; a derived template may refer to keys of an earlier one."""
+    """Plan several Secrets; a derived template may refer to keys of an earlier one. A key moves
+    only to an earlier Secret than its old home: the module writes in order, so the new home holds
+    the value before the old one loses it."""
     planned = {}
+    for position, spec in enumerate(specs):
+        for key in spec.get("keys") or []:
+            if key.get("moved_from") and key["moved_from"] not in [s["name"] for s in specs[position + 1:]]:
+                raise PlanError("%s: moved_from %s must be a later Secret of the same task"
+                                % (where(spec, key), key["moved_from"]))
 
     def lookup_other(secret, key):
         if secret in planned:

@@ -69,6 +69,17 @@ options:
           value:
             description: A value to adopt instead of generating one. Validated for its kind.
             type: str
+          plain:
+            description:
+              - A value that is not secret (a user name), adopted like O(secrets[].keys[].value) but never
+                masked, so that it does not turn into C(********) wherever it appears in messages.
+              - Mutually exclusive with O(secrets[].keys[].value).
+            type: str
+          variable:
+            description:
+              - The name of the variable the value comes from (for example C(airflow_admin_password)), for
+                failure messages only. A message names it and the Secret and key, never a value.
+            type: str
           rotate:
             description:
               - For a V(fernet) key holding one key, put a new key in front of it. While two keys are held
@@ -81,6 +92,14 @@ options:
             description: For a V(fernet) key holding several keys, keep only the first (newest) one.
             type: bool
             default: false
+          moved_from:
+            description:
+              - The name of a later Secret of O(secrets) that held this key before (an earlier release
+                kept it there). While this Secret lacks the key, its value is carried over from there
+                unchanged (reported as moved) instead of being generated.
+              - List the key in that Secret's O(secrets[].removed_keys) to take it out of its old home;
+                Secrets are written in order, so the value is stored in its new home first.
+            type: str
       derived:
         description:
           - Keys computed from a template on every run, for example a connection URL.
@@ -98,6 +117,13 @@ options:
             description: The template of the value.
             type: str
             required: true
+      removed_keys:
+        description:
+          - Keys this Secret must no longer hold (for example one that moved to a Secret fewer pods
+            mount). Their revisions are dropped too, so the pods that use this Secret roll once.
+        type: list
+        elements: str
+        default: []
       labels:
         description: Labels set on the Secret (existing labels are kept).
         type: dict
@@ -106,17 +132,24 @@ options:
     description: Replace a stored value by a different supplied one instead of failing.
     type: bool
     default: false
-  kubeconfig:
-    description: Path of a kubeconfig file. Defaults to C(K8S_AUTH_KUBECONFIG), then C(~/.kube/config), then in-cluster.
-    type: path
-  context:
-    description: Context of the kubeconfig to use.
-    type: str
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
 notes:
   - Supports check mode fully (nothing is written; the report says what would happen) and diff mode
     (per-key states only, never values).
+  - Reaches the cluster with the client configuration of kubernetes.core, exactly as its modules do
+    (without their discovery of every API group), so the same options, the same C(K8S_AUTH_*) environment variables (for example C(K8S_AUTH_KUBECONFIG) and
+    C(K8S_AUTH_CONTEXT)) and the same order apply. An option wins over its environment variable; then,
+    unless a kubeconfig or a context is given or the host comes with credentials, the in-cluster
+    configuration, else C(~/.kube/config).
+  - "Belongs to the action group C(flujo.airflow.k8s), which extends C(kubernetes.core.k8s): one
+    C(module_defaults: {group/flujo.airflow.k8s: {kubeconfig: ..., context: ...}}) reaches this module
+    and the kubernetes.core modules alike."
 requirements:
-  - kubernetes >= 24.2.0 (Python client)
+  - python >= 3.9
+  - kubernetes >= 31.0.0, < 38 (the Python client; kubernetes.core itself accepts >= 24.2.0)
+  - PyYAML >= 3.11
+  - the kubernetes.core collection (>= 5.0.0), whose client and authentication options are used
 """
 
 EXAMPLES = r"""
@@ -187,6 +220,14 @@ secrets:
       description: Fernet keys reduced to their newest key.
       type: list
       elements: str
+    moved:
+      description: Keys whose value was carried over from their old Secret (O(secrets[].keys[].moved_from)).
+      type: list
+      elements: str
+    removed:
+      description: Keys taken out of the Secret (O(secrets[].removed_keys)).
+      type: list
+      elements: str
     derived:
       description: Derived keys written because their computed value changed.
       type: list
@@ -236,67 +277,55 @@ checksum:
 """
 
 import base64
+import copy
 import hashlib
 import json
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import Api, ApiError, build_api_client
 from ansible_collections.flujo.airflow.plugins.module_utils._secret_plan import (
-    PlanError, all_values, key_states, plan_all)
-
-try:
-    from kubernetes import client as k8s_client, config as k8s_config
-    from kubernetes.client.rest import ApiException
-    from kubernetes.config.config_exception import ConfigException
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+    PlanError, all_values, check_all_supplied, key_states, plan_all)
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 REVISIONS_ANNOTATION = "flujo.airflow/key-revisions"
 
 
-def core_api(module):
-    kubeconfig, context = module.params["kubeconfig"], module.params["context"]
+def secrets_api(module):
+    """Raw API requests over the client configuration of kubernetes.core (its options, K8S_AUTH_*
+    variables, precedence); no dynamic client, no CoreV1Api (whose import alone takes seconds)."""
     try:
-        if kubeconfig or context:
-            api_client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
-        else:
-            try:
-                api_client = k8s_config.new_client_from_config()
-            except (ConfigException, OSError):
-                k8s_config.load_incluster_config()
-                api_client = k8s_client.ApiClient()
-    except (ConfigException, OSError) as exc:
-        module.fail_json(msg="Cannot load the Kubernetes configuration (kubeconfig=%s, context=%s): %s"
-                         % (kubeconfig or "default", context or "current", exc))
-    return k8s_client.CoreV1Api(api_client)
+        return Api(build_api_client(module))
+    except CoreException as exc:
+        module.fail_from_exception(exc)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="Could not create API client: %s" % exc)
+
+
+def secret_path(module, name=None):
+    return "/api/v1/namespaces/%s/secrets%s" % (module.params["namespace"], "/" + name if name else "")
 
 
 def api_error(module, action, name, exc):
-    if isinstance(exc, ApiException):
-        reason = "%s %s" % (exc.status, exc.reason)
-    else:  # urllib3 connection errors: the cluster is unreachable
-        reason = "cluster unreachable (%s)" % exc.__class__.__name__
-    module.fail_json(msg="Cannot %s Secret %s in namespace %s: %s"
-                     % (action, name, module.params["namespace"], reason))
+    module.fail_json(msg="Cannot %s Secret %s in namespace %s: %s" % (action, name, module.params["namespace"], exc))
 
 
 def read_secret(module, api, name):
     try:
-        return api.read_namespaced_secret(name, module.params["namespace"])
-    except ApiException as exc:
+        return api.request("GET", secret_path(module, name))
+    except ApiError as exc:
         if exc.status == 404:
             return None
         api_error(module, "read", name, exc)
-    except Exception as exc:  # pylint: disable=broad-except
-        api_error(module, "read", name, exc)
+
+
+def meta(obj):
+    return (obj or {}).get("metadata") or {}
 
 
 def decode(obj):
     data = {}
-    for key, value in ((obj.data if obj else None) or {}).items():
+    for key, value in ((obj or {}).get("data") or {}).items():
         data[key] = base64.b64decode(value).decode("utf-8")
     return data
 
@@ -307,7 +336,7 @@ def encode(data):
 
 def revisions_of(obj):
     try:
-        return json.loads(((obj.metadata.annotations or {}) if obj else {}).get(REVISIONS_ANNOTATION) or "{}")
+        return json.loads((meta(obj).get("annotations") or {}).get(REVISIONS_ANNOTATION) or "{}")
     except ValueError:
         return {}
 
@@ -321,27 +350,25 @@ def write_secret(module, api, name, existing, data, labels, revisions):
     namespace = module.params["namespace"]
     annotations = {REVISIONS_ANNOTATION: json.dumps(revisions, sort_keys=True)}
     if existing is None:
-        body = k8s_client.V1Secret(
-            metadata=k8s_client.V1ObjectMeta(name=name, namespace=namespace, labels=labels or None,
-                                             annotations=annotations),
-            type="Opaque", data=encode(data))
+        metadata = dict(name=name, namespace=namespace, annotations=annotations)
+        if labels:
+            metadata["labels"] = labels
+        body = dict(apiVersion="v1", kind="Secret", metadata=metadata, type="Opaque", data=encode(data))
         action = "create"
     else:
-        body = existing
-        body.data = encode(data)
-        body.metadata.labels = dict(existing.metadata.labels or {}, **labels)
-        body.metadata.annotations = dict(existing.metadata.annotations or {}, **annotations)
+        body = copy.deepcopy(existing)
+        body["data"] = encode(data)
+        body["metadata"]["labels"] = dict(meta(existing).get("labels") or {}, **labels)
+        body["metadata"]["annotations"] = dict(meta(existing).get("annotations") or {}, **annotations)
         action = "replace"  # body carries metadata.resourceVersion: a concurrent writer gets 409
     try:
         if existing is None:
-            return api.create_namespaced_secret(namespace, body)
-        return api.replace_namespaced_secret(name, namespace, body)
-    except ApiException as exc:
+            return api.request("POST", secret_path(module), body=body)
+        return api.request("PUT", secret_path(module, name), body=body)
+    except ApiError as exc:
         if exc.status == 409:
             module.fail_json(msg="Secret %s in namespace %s was changed by someone else while this task ran "
                              "(resourceVersion conflict); nothing was written, run again." % (name, namespace))
-        api_error(module, action, name, exc)
-    except Exception as exc:  # pylint: disable=broad-except
         api_error(module, action, name, exc)
 
 
@@ -351,48 +378,64 @@ def main():
         kind=dict(type="str", default="password", choices=["fernet", "password", "hex", "value"]),
         length=dict(type="int", default=32, no_log=False),
         value=dict(type="str", no_log=True),
+        plain=dict(type="str", no_log=False),
+        variable=dict(type="str", no_log=False),
         rotate=dict(type="bool", default=False),
         prune=dict(type="bool", default=False),
+        moved_from=dict(type="str"),
     )
-    module = AnsibleModule(
-        argument_spec=dict(
-            namespace=dict(type="str", required=True),
-            secrets=dict(type="list", elements="dict", required=True, no_log=False, options=dict(
+    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
+    argument_spec.update(
+        namespace=dict(type="str", required=True),
+        secrets=dict(type="list", elements="dict", required=True, no_log=False, options=dict(
+            name=dict(type="str", required=True),
+            keys=dict(type="list", elements="dict", default=[], no_log=False, options=key_spec),
+            derived=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
-                keys=dict(type="list", elements="dict", default=[], no_log=False, options=key_spec),
-                derived=dict(type="list", elements="dict", default=[], options=dict(
-                    name=dict(type="str", required=True),
-                    template=dict(type="str", required=True),
-                )),
-                labels=dict(type="dict", default={}),
+                template=dict(type="str", required=True),
             )),
-            update_supplied=dict(type="bool", default=False),
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
-        ),
-        supports_check_mode=True,
+            removed_keys=dict(type="list", elements="str", default=[], no_log=False),
+            labels=dict(type="dict", default={}),
+        )),
+        update_supplied=dict(type="bool", default=False),
     )
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+    no_log_values = module._module.no_log_values  # the AnsibleModule's own set, which exit_json/fail_json use
 
     specs = module.params["secrets"]
+    plain = {}  # Secret -> keys whose value is not secret, hence not masked
     for spec in specs:
+        plain[spec["name"]] = set()
         for key in spec["keys"]:
-            if key["value"] is not None:
-                module.no_log_values.add(key["value"])
+            if key["plain"] is not None:
+                if key["value"] is not None:
+                    module.fail_json(msg="Secret %s, key %s: value and plain are mutually exclusive"
+                                     % (spec["name"], key["name"]))
+                key["value"] = key["plain"]
+                plain[spec["name"]].add(key["name"])
+            elif key["value"]:  # an empty string would mask every position of every message
+                no_log_values.add(key["value"])
 
-    api = core_api(module)
+    def secret_values(name, data):
+        return all_values(dict((k, v) for k, v in (data or {}).items() if k not in plain.get(name, ())))
+
+    try:
+        check_all_supplied(specs)  # bad input fails before the cluster is reached
+    except PlanError as exc:
+        module.fail_json(msg=str(exc))
+
+    api = secrets_api(module)
     existing = dict((spec["name"], read_secret(module, api, spec["name"])) for spec in specs)
     current = dict((name, decode(obj) if obj is not None else None) for name, obj in existing.items())
-    for data in current.values():
-        module.no_log_values.update(all_values(data))
+    for name, data in current.items():
+        no_log_values.update(secret_values(name, data))
 
     try:
         plans = plan_all(specs, current, module.params["update_supplied"])
     except PlanError as exc:
         module.fail_json(msg=str(exc))
-    for data, dummy in plans.values():
-        module.no_log_values.update(all_values(data))
+    for name, (data, dummy) in plans.items():
+        no_log_values.update(secret_values(name, data))
 
     result = dict(changed=False, secrets={})
     diff_before, diff_after = {}, {}
@@ -405,15 +448,17 @@ def main():
         for key in sorted(set(k for action, keys in report.items() if action not in ("unchanged", "mismatched")
                               for k in keys)):
             revisions[key] = int(revisions.get(key, 0)) + 1
-        stale_labels = obj is not None and any((obj.metadata.labels or {}).get(k) != v for k, v in labels.items())
+        for key in report["removed"]:
+            revisions.pop(key, None)
+        stale_labels = obj is not None and any((meta(obj).get("labels") or {}).get(k) != v for k, v in labels.items())
         must_write = obj is None or data != current[name] or stale_labels or revisions != revisions_of(obj)
         diff_before[name], diff_after[name] = key_states(current[name], data)
         if must_write and not module.check_mode:
             obj = write_secret(module, api, name, obj, data, labels, revisions)
-        uid = obj.metadata.uid if obj is not None else ""
+        uid = meta(obj).get("uid", "")
         result["secrets"][name] = dict(
             keys=sorted(data), created=existing[name] is None and must_write, changed=must_write,
-            uid=uid, resource_version=obj.metadata.resource_version if obj is not None else "",
+            uid=uid, resource_version=meta(obj).get("resourceVersion", ""),
             key_revisions=revisions, checksum=checksum_of(uid, revisions),
             **dict((k, sorted(v)) for k, v in report.items() if k not in ("unchanged", "mismatched")))
         result["changed"] = result["changed"] or must_write

@@ -3,22 +3,20 @@
 """The REST API with a real client: auth is enforced, and a DAG run succeeds on a Celery worker."""
 
 import time
+import urllib.parse
 
-import requests
-
-from conftest import REPO, kubectl, pod_of
+from helpers import REPO, Api, kubectl, pod_of
 
 EXAMPLE_DAG = REPO / "examples" / "dags" / "flujo_hello.py"
 
 
 def test_api_refuses_requests_without_a_token(api_url):
-    assert requests.get(api_url + "/api/v2/dags", timeout=30).status_code == 401
-    assert requests.post(api_url + "/auth/token", json={"username": "admin", "password": "wrong"},
-                         timeout=30).status_code == 401
+    assert Api(api_url).raw("GET", "/api/v2/dags", auth=False).status_code == 401
+    assert Api(api_url, "wrong").login().status_code == 401
 
 
 def test_health_reports_every_component_healthy(api_url):
-    health = requests.get(api_url + "/api/v2/monitor/health", timeout=30).json()
+    health = Api(api_url).raw("GET", "/api/v2/monitor/health", auth=False).json()
     for component in ("metadatabase", "scheduler", "triggerer", "dag_processor"):
         assert health[component]["status"] == "healthy", health
 
@@ -30,7 +28,7 @@ def deliver_example_dag(core):
     kubectl("exec", pod, "-c", "dag-processor", "--", "airflow", "dags", "reserialize")
 
 
-def test_a_triggered_dag_run_succeeds_on_a_celery_worker(core, airflow_api, api_url, token):
+def test_a_triggered_dag_run_succeeds_on_a_celery_worker(core, airflow_api, api):
     from airflow_client.client.api.dag_api import DAGApi
     from airflow_client.client.api.dag_run_api import DagRunApi
     from airflow_client.client.api.task_instance_api import TaskInstanceApi
@@ -58,7 +56,6 @@ def test_a_triggered_dag_run_succeeds_on_a_celery_worker(core, airflow_api, api_
         assert str(ti.state.value) == "success"
         assert ti.hostname.startswith("airflow-worker-"), ti.hostname
     # the task's log is readable through the API (shared logs volume, matching [api] secret_key)
-    resp = requests.get("%s/api/v2/dags/flujo_hello/dagRuns/%s/taskInstances/where_am_i/logs/1" % (
-        api_url, requests.utils.quote(run.dag_run_id, safe="")), params={"full_content": "true"},
-        headers={"Authorization": "Bearer " + token}, timeout=60)
+    resp = api.raw("GET", "/api/v2/dags/flujo_hello/dagRuns/%s/taskInstances/where_am_i/logs/1"
+                   % urllib.parse.quote(run.dag_run_id, safe=""), params={"full_content": "true"}, timeout=60)
     assert resp.status_code == 200 and "flujo_hello running on" in resp.text

@@ -14,10 +14,8 @@ import time
 import pytest
 from kubernetes.client.rest import ApiException
 
-from conftest import (NAMESPACE, REDIS_SECRET, REPO, SECRET, Api, kubectl, playbook_ok, pod_of, read_secret,
-                      run_playbook)
-from test_bad_input import snapshot
-from test_secret_hygiene import secret_values
+from helpers import (NAMESPACE, REDIS_SECRET, REPO, SECRET, assert_secrets_unchanged, connection_password, kubectl,
+                     namespace_snapshot, playbook_ok, pod_of, read_secret, run_playbook, secret_values, secret_versions)
 
 pytestmark = pytest.mark.day2
 GIT_DAG = '''"""Delivered by playbooks/dags.yml from a git repository."""
@@ -44,7 +42,7 @@ def record(name, run):
     out = REPO / "bench" / "results" / "day2.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     times = json.loads(out.read_text()) if out.exists() else {}
-    times[name] = run.seconds
+    times[name] = round(run.seconds, 1)
     out.write_text(json.dumps(times, indent=2) + "\n")
     return run
 
@@ -76,11 +74,6 @@ def dag_repo(tmp_path_factory):
     git(work, "tag", "broken")
     git(work, "push", "-q", "origin", "HEAD", "--tags")
     return bare
-
-
-@pytest.fixture(scope="module")
-def api(api_url, core):
-    return Api(api_url, read_secret(core, SECRET)["AIRFLOW_ADMIN_PASSWORD"])
 
 
 def dags_from_git(repo, version, *extra):
@@ -117,6 +110,51 @@ def test_a_dag_with_a_syntax_error_fails_the_play_with_its_file_and_message(core
     assert "flujo_broken.py" not in files and "flujo_git.py" in files
 
 
+@pytest.fixture
+def bad_sources(tmp_path):
+    """Sources that must fail before anything is copied; each with the message a user sees."""
+    tmp_path = tmp_path.resolve()  # the playbook names the real path
+    (tmp_path / "a-file").write_text("not a directory\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "no-py").mkdir()
+    (tmp_path / "no-py" / "README.md").write_text("no DAG here\n")
+    missing = tmp_path / "missing"
+    relative = "flujo-no-such-dags-%s" % secrets.token_hex(4)  # run_playbook starts ansible-playbook in REPO
+    bare, work = tmp_path / "no-py.git", tmp_path / "work"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    (work / "README.md").write_text("no DAG here\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "no DAG")
+    git(work, "push", "-q", "origin", "HEAD")
+    return {
+        "missing": (["-e", "airflow_dags_source=%s" % missing], "airflow_dags_source: %s does not exist" % missing),
+        "a file": (["-e", "airflow_dags_source=%s" % (tmp_path / "a-file")],
+                   "airflow_dags_source: %s is not a directory" % (tmp_path / "a-file")),
+        "empty": (["-e", "airflow_dags_source=%s" % (tmp_path / "empty")],
+                  "airflow_dags_source: no .py file in %s" % (tmp_path / "empty")),
+        "no .py": (["-e", "airflow_dags_source=%s" % (tmp_path / "no-py")],
+                   "airflow_dags_source: no .py file in %s" % (tmp_path / "no-py")),
+        "relative": (["-e", "airflow_dags_source=%s" % relative],
+                     "airflow_dags_source: %s does not exist (%s is relative, so it is resolved against the "
+                     "directory ansible-playbook was started in: %s)" % (REPO / relative, relative, REPO)),
+        "git without .py": (["-e", "airflow_dags_git_repo=%s" % bare],
+                            "airflow_dags_git_repo: no .py file in %s at HEAD" % bare),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "a file", "empty", "no .py", "relative", "git without .py"])
+def test_a_source_without_dags_fails_naming_the_variable_and_path_before_anything_is_copied(core, bad_sources, case):
+    before = dags_in_volume(core)
+    extra, message = bad_sources[case]
+    run = run_playbook("playbooks/dags.yml", *extra)
+    assert run.returncode != 0, run.output[-3000:]
+    flat = " ".join(run.output.split())  # the YAML callback folds long messages
+    assert message in flat and "nothing was copied" in flat, run.output[-3000:]
+    assert "Find the dag-processor pod" not in run.output  # failed before the first cluster call
+    assert dags_in_volume(core) == before
+
+
 def counts(api):
     paths = {"dag_runs": "/api/v2/dags/~/dagRuns", "task_instances": "/api/v2/dags/~/dagRuns/~/taskInstances",
              "connections": "/api/v2/connections", "variables": "/api/v2/variables"}
@@ -126,12 +164,6 @@ def counts(api):
 def secret_digests(core):
     return {name: {k: hashlib.sha256(v.encode()).hexdigest() for k, v in read_secret(core, name).items()}
             for name in (SECRET, REDIS_SECRET)}
-
-
-def connection_password(core, conn_id):
-    got = kubectl("exec", pod_of(core, "scheduler"), "-c", "scheduler", "--",
-                  "airflow", "connections", "get", conn_id, "-o", "json").stdout
-    return json.loads(got)[0]["password"]
 
 
 def wait_namespace_gone(core, timeout=300):
@@ -169,6 +201,13 @@ def test_backup_then_restore_into_an_empty_namespace_keeps_everything(api, core,
     assert archive.read_text().startswith("$ANSIBLE_VAULT;")
     leaked = [v for v in secret_values(core) | {vault_secret} if v in backup.output]
     assert not leaked, "%d secret value(s) in the backup output" % len(leaked)
+    # the status playbook reports the age of this backup, from the record the backup left
+    status_file = tmp_path / "status.json"
+    status = run_playbook("playbooks/status.yml", "-e", "airflow_status_format=json", "-e",
+                          "airflow_status_file=%s" % status_file, "-e", "airflow_status_backup_max_age_hours=1")
+    reported = json.loads(status_file.read_text())["backup"]
+    assert status.returncode == 0 and reported["file"] == archive.name and reported["age_hours"] < 1, status.output[-2000:]
+    assert reported["counts"].startswith("dag_run=")
 
     # refusals: each fails with its reason before anything changes
     foreign = tmp_path / "foreign.vault"
@@ -179,7 +218,7 @@ def test_backup_then_restore_into_an_empty_namespace_keeps_everything(api, core,
                    check=True, capture_output=True)
     not_vault = tmp_path / "notes.txt"
     not_vault.write_text("not a backup\n")
-    untouched = snapshot(k8s)
+    untouched = namespace_snapshot(k8s)
     for args, words in [
             (["-e", "airflow_backup_file=%s" % archive, "-e", "airflow_backup_vault_secret=wrong"], "cannot be opened"),
             (["-e", "airflow_backup_file=%s" % not_vault, "-e", "@%s" % secret_vars], "cannot be opened"),
@@ -187,14 +226,14 @@ def test_backup_then_restore_into_an_empty_namespace_keeps_everything(api, core,
             (["-e", "airflow_backup_file=%s" % archive, "-e", "@%s" % secret_vars], "already holds a deployment")]:
         refused = run_playbook("playbooks/restore.yml", *args)
         assert refused.returncode != 0 and words in " ".join(refused.output.split()), refused.output[-3000:]
-        assert snapshot(k8s) == untouched, words
+        assert namespace_snapshot(k8s) == untouched, words
     # check mode changes nothing, not even a forced restore over the live namespace or a purge
     for playbook, args in [("playbooks/restore.yml", ["-e", "airflow_backup_file=%s" % archive, "-e", "@%s" % secret_vars,
                                                       "-e", "airflow_backup_restore_force=true"]),
                            ("playbooks/uninstall.yml", ["-e", "airflow_purge=true"])]:
         checked = run_playbook(playbook, *args, "--check")
         assert checked.returncode == 0, checked.output[-3000:]
-        assert snapshot(k8s) == untouched, playbook
+        assert namespace_snapshot(k8s) == untouched, playbook
 
     record("uninstall_purge", playbook_ok("playbooks/uninstall.yml", "-e", "airflow_purge=true"))
     wait_namespace_gone(core)
@@ -211,7 +250,7 @@ def test_backup_then_restore_into_an_empty_namespace_keeps_everything(api, core,
 
 
 def test_uninstall_keeps_data_and_secrets_and_site_brings_them_back(api, core, apps):
-    metas = {n: core.read_namespaced_secret(n, NAMESPACE).metadata for n in (SECRET, REDIS_SECRET)}
+    before = secret_versions(core)
     runs = counts(api)["dag_runs"]
     pvcs = {p.metadata.name for p in core.list_namespaced_persistent_volume_claim(NAMESPACE).items}
     record("uninstall_keep", playbook_ok("playbooks/uninstall.yml"))
@@ -220,8 +259,6 @@ def test_uninstall_keeps_data_and_secrets_and_site_brings_them_back(api, core, a
     assert {p.metadata.name for p in core.list_namespaced_persistent_volume_claim(NAMESPACE).items} == pvcs
 
     record("site_after_uninstall", playbook_ok("site.yml"))
-    for name, meta in metas.items():
-        after = core.read_namespaced_secret(name, NAMESPACE).metadata
-        assert (after.uid, after.resource_version) == (meta.uid, meta.resource_version), name
+    assert_secrets_unchanged(core, before)
     assert counts(api)["dag_runs"] == runs
     assert api.wait(api.trigger("flujo_hello")) == "success"

@@ -3,25 +3,21 @@
 """The Fernet rotation runbook keeps data encrypted before it readable (molecule/fernet_rotation)."""
 
 import hashlib
-import json
 
 import pytest
-import requests
 
-from conftest import SECRET, playbook_ok, read_secret
+from helpers import SECRET, connection_password, playbook_ok, read_secret
 
 pytestmark = pytest.mark.rotation
 
 
-def test_rotation_keeps_connections_and_variables_readable(core, api_url, token, pod_host):
-    headers = {"Authorization": "Bearer " + token}
+def test_rotation_keeps_connections_and_variables_readable(core, api, pod_host):
     conn = {"connection_id": "flujo_rotation", "conn_type": "postgres", "host": "db.example",
             "login": "app", "password": "s3cret-before-rotation"}
-    requests.delete(api_url + "/api/v2/connections/flujo_rotation", headers=headers, timeout=30)
-    assert requests.post(api_url + "/api/v2/connections", json=conn, headers=headers, timeout=30).status_code == 201
-    requests.delete(api_url + "/api/v2/variables/flujo_rotation", headers=headers, timeout=30)
-    assert requests.post(api_url + "/api/v2/variables", json={"key": "flujo_rotation", "value": "v-before"},
-                         headers=headers, timeout=30).status_code == 201
+    api.raw("DELETE", "/api/v2/connections/flujo_rotation")
+    assert api.raw("POST", "/api/v2/connections", json=conn).status_code == 201
+    api.raw("DELETE", "/api/v2/variables/flujo_rotation")
+    assert api.raw("POST", "/api/v2/variables", json={"key": "flujo_rotation", "value": "v-before"}).status_code == 201
     key_before = read_secret(core, SECRET)["AIRFLOW__CORE__FERNET_KEY"]
     assert "," not in key_before
 
@@ -32,8 +28,7 @@ def test_rotation_keeps_connections_and_variables_readable(core, api_url, token,
     assert "," not in key_after and key_after != key_before
     scheduler = pod_host("scheduler")
     # the running pods hold only the new key, and still decrypt what the old key encrypted
-    got = json.loads(scheduler.check_output("airflow connections get flujo_rotation -o json 2>/dev/null"))
-    assert got[0]["password"] == "s3cret-before-rotation"
+    assert connection_password(core, "flujo_rotation") == "s3cret-before-rotation"
     assert scheduler.check_output("airflow variables get flujo_rotation 2>/dev/null") == "v-before"
     new_key_digest = scheduler.check_output("printf %s \"$AIRFLOW__CORE__FERNET_KEY\" | sha256sum | cut -c1-64")
     assert new_key_digest == hashlib.sha256(key_after.encode()).hexdigest()

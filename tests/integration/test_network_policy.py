@@ -10,7 +10,7 @@ import uuid
 import pytest
 from kubernetes import client
 
-from conftest import NAMESPACE
+from helpers import NAMESPACE
 
 TARGETS = {"airflow-postgresql": 5432, "airflow-redis": 6379}
 # A new pod is admitted only once the CNI has added it to the policy (a few seconds with kube-router):

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Api, kubectl, playbook_ok
-from test_bad_input import snapshot
+from helpers import kubectl, namespace_snapshot, playbook_ok
 
 pytestmark = pytest.mark.faults
 DAGS = Path(__file__).resolve().parent / "dags"
@@ -19,14 +18,13 @@ def site(*extra):
     return playbook_ok("site.yml", *extra, timeout=900)
 
 
-def test_tasks_run_through_a_worker_scale_down(k8s, api_url, admin):
+def test_tasks_run_through_a_worker_scale_down(k8s, api):
     playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % DAGS)
-    before = snapshot(k8s)
+    before = namespace_snapshot(k8s)
     site("-e", "airflow_worker_replicas=2")
-    after = snapshot(k8s)
+    after = namespace_snapshot(k8s)
     changed = {key for key in before if after.get(key) != before[key]} | (set(after) - set(before))
     assert changed == {("list_namespaced_stateful_set", "airflow-worker")}, changed
-    api = Api(api_url, admin[1])
     run_path = api.trigger("flujo_long")
     deadline = time.time() + 120
     while True:  # wait until airflow-worker-1 is running some of the tasks

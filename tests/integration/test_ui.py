@@ -1,10 +1,16 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The UI login in a real headless browser (Debian chromium driven by Playwright)."""
+"""The UI login in a real headless browser (Debian chromium driven by Playwright): FAB's login page,
+for the admin and for a declared user of another role."""
 
+import json
 import shutil
 
 import pytest
+
+from helpers import USERS_SECRET, playbook_ok, read_secret
+
+SUBMIT = "button[type=submit], input[type=submit]"
 
 
 def chromium():
@@ -14,7 +20,8 @@ def chromium():
     return path
 
 
-def test_login_page_loads_and_admin_logs_in(api_url, admin):
+def log_in(api_url, user, password):
+    """Open the UI, get sent to the login page, log in with a wrong password, then the right one."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -23,17 +30,29 @@ def test_login_page_loads_and_admin_logs_in(api_url, admin):
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page()
         page.goto(api_url + "/", wait_until="commit")
-        # the React app redirects to the login form on the client side
+        # the React app redirects to FAB's login form
         page.wait_for_selector("input[name=username]", timeout=60000)
-        page.fill("input[name=username]", admin[0])
+        assert "/auth/login" in page.url, page.url
+        page.fill("input[name=username]", user)
         page.fill("input[name=password]", "wrong-password")
-        page.click("button[type=submit]")
-        page.wait_for_timeout(1500)
+        page.click(SUBMIT)
+        page.wait_for_selector("input[name=username]", timeout=30000)
         assert "_token" not in {c["name"] for c in page.context.cookies()}
-        page.fill("input[name=username]", admin[0])
-        page.fill("input[name=password]", admin[1])
-        page.click("button[type=submit]")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        page.click(SUBMIT)
         page.wait_for_function("() => !location.pathname.includes('/auth/login')", timeout=60000)
         assert "_token" in {c["name"] for c in page.context.cookies()}
         page.wait_for_selector("text=Welcome", timeout=60000)
         browser.close()
+
+
+def test_login_page_loads_and_admin_logs_in(api_url, admin):
+    log_in(api_url, *admin)
+
+
+def test_a_declared_user_logs_in(core, api_url, tmp_path):
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps({"airflow_users": [{"username": "vera", "email": "vera@flujo.test", "roles": ["Viewer"]}]}))
+    playbook_ok("site.yml", "-e", "@%s" % path, timeout=900)
+    log_in(api_url, "vera", read_secret(core, USERS_SECRET)["vera"])

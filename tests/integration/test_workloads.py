@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from conftest import NAMESPACE, REDIS_SECRET, SECRET
+from helpers import JWT_KEY, JWT_SECRET, NAMESPACE, REDIS_SECRET, SECRET, read_secret
 
 DEPLOYMENTS = ["airflow-api-server", "airflow-scheduler", "airflow-dag-processor"]
 STATEFULSETS = ["airflow-worker", "airflow-triggerer", "airflow-redis", "airflow-postgresql"]
@@ -35,7 +35,7 @@ def test_migration_job_completed(k8s):
 
 def test_secrets_hold_every_key_and_derived_values_agree(secrets):
     main, redis = secrets[SECRET], secrets[REDIS_SECRET]
-    for key in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
+    for key in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY",
                 "AIRFLOW_DB_USER", "AIRFLOW_DB_PASSWORD", "AIRFLOW_ADMIN_PASSWORD",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CELERY__BROKER_URL"):
         assert main.get(key), key
@@ -46,11 +46,16 @@ def test_secrets_hold_every_key_and_derived_values_agree(secrets):
     assert main["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + main["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
-def test_every_airflow_pod_sees_the_same_shared_secrets(pod_host, secrets):
-    """Fernet key, JWT secret, API secret key and DB URL are identical in every component."""
-    shared = ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
-              "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+def test_every_airflow_pod_sees_the_same_shared_secrets(core, pod_host, secrets):
+    """Fernet key, API secret key and DB URL are identical in every component; the JWT signing key
+    in the two that sign or check tokens."""
+    shared = ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert JWT_KEY not in secrets[SECRET]
     expected = {k: digest(secrets[SECRET][k]) for k in shared}
+    signing_key = digest(read_secret(core, JWT_SECRET)[JWT_KEY])
+    for component in ("api-server", "scheduler"):
+        out = pod_host(component).check_output("printf %%s \"$%s\" | sha256sum | cut -d' ' -f1" % JWT_KEY)
+        assert out == signing_key, "the JWT signing key differs in %s" % component
     for component, container in AIRFLOW_CONTAINERS.items():
         host = pod_host(component, container)
         for key in shared:

@@ -3,26 +3,22 @@
 """Render mode: every manifest written without a cluster, valid against the Kubernetes 1.35 schemas."""
 
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import render_site
 
 
 def render(tmp_path, inventory, *extra):
     out = tmp_path / "manifests"
-    run = subprocess.run(["ansible-playbook", "site.yml", "-i", str(REPO / "inventory" / inventory),
-                          "-e", "airflow_render_dir=%s" % out] + list(extra),
-                         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    render_site(out, inventory, *extra)
     return sorted(out.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("inventory", ["kind", "production"])
-def test_rendered_manifests_validate_against_the_schemas(tmp_path, inventory):
-    files = render(tmp_path, inventory)
+def test_rendered_manifests_validate_against_the_schemas(plain_render, inventory):
+    files = sorted(plain_render(inventory)[0].glob("*.yaml"))
     kinds = {yaml.safe_load(f.read_text())["kind"] for f in files}
     assert {"Deployment", "StatefulSet", "Job", "ConfigMap", "PersistentVolumeClaim", "Service"} <= kinds
     assert "Secret" not in kinds  # secrets only ever come from the airflow_secret module
@@ -45,13 +41,13 @@ def test_production_example_renders_ingress_and_external_settings(tmp_path):
     assert config["AIRFLOW__CORE__PARALLELISM"] == "64"
 
 
-def test_components_roll_when_config_changes(tmp_path):
-    def annotations(*extra):
-        files = render(tmp_path / str(len(extra)), "kind", *extra)
+def test_components_roll_when_config_changes(tmp_path, plain_render):
+    def annotations(files):
         return {f.name: yaml.safe_load(f.read_text())["spec"]["template"]["metadata"].get("annotations", {})
-                for f in files if "deployment" in f.name or "statefulset-airflow-worker" in f.name}
-    before = annotations()
-    after = annotations("-e", '{"airflow_config": {"core": {"parallelism": 7}}}')
+                for f in files if ("deployment" in f.name and "airflow-statsd" not in f.name)  # the exporter has no Airflow config
+                or "statefulset-airflow-worker" in f.name}
+    before = annotations(sorted(plain_render("kind")[0].glob("*.yaml")))
+    after = annotations(render(tmp_path, "kind", "-e", '{"airflow_config": {"core": {"parallelism": 7}}}'))
     for name, value in before.items():
         assert value["checksum/config"] != after[name]["checksum/config"], name
 
@@ -69,3 +65,18 @@ def test_an_image_digest_pins_every_airflow_container(tmp_path):
                 images[(doc["metadata"]["name"], c["name"])] = c["image"]
     airflow = {k: v for k, v in images.items() if "apache/airflow" in v}
     assert len(airflow) >= 10 and set(airflow.values()) == {"apache/airflow:3.3.2@" + digest}, airflow
+
+
+def test_a_scheduler_scaled_to_zero_renders_and_says_so_at_the_end(tmp_path):
+    out = tmp_path / "manifests"
+    run = render_site(out, "kind", "-e", "airflow_scheduler_replicas=0", "-e", "airflow_worker_replicas=2")
+    replicas = {yaml.safe_load(f.read_text())["metadata"]["name"]: yaml.safe_load(f.read_text())["spec"].get("replicas")
+                for f in out.glob("*.yaml") if "deployment" in f.name or "statefulset" in f.name}
+    assert replicas["airflow-scheduler"] == 0 and replicas["airflow-worker"] == 2  # numbers, also from -e
+    last_task = run.output.split("TASK [")[-1]
+    assert "no scheduler: no task will be scheduled until airflow_scheduler_replicas > 0" in last_task
+
+
+def test_with_a_scheduler_nothing_is_said_about_it(plain_render):
+    run = plain_render("kind")[1]
+    assert "no scheduler:" not in run.output

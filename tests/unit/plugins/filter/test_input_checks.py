@@ -93,3 +93,211 @@ def test_image_ref_pins_the_digest_and_keeps_the_tag_readable():
 def test_pull_policy_defaults_when_left_out():
     assert image_pull_policy({"repository": "redis", "tag": "7"}) == "IfNotPresent"
     assert image_pull_policy({"repository": "redis", "tag": "7", "pull_policy": "Never"}) == "Never"
+
+
+# --- checks across variables and against Airflow's own configuration reference -------------------
+
+import json
+import os
+
+from ansible_collections.flujo.airflow.plugins.filter.input_checks import (
+    config_reference, downgrade_errors, input_warnings, quantity_value)
+
+TOP = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
+REFERENCE = os.path.join(TOP, "roles", "airflow_preflight", "files", "airflow-3.3.2-config.json")
+with open(REFERENCE) as handle:
+    REFERENCES = {"3.3.2": json.load(handle)}
+
+
+def errors_of(**variables):
+    return input_errors(dict(dict(GOOD, airflow_version="3.3.2"), **variables), REFERENCES)
+
+
+def the_error(**variables):
+    errors = errors_of(**variables)
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def test_good_cross_checked_input_has_no_errors():
+    assert errors_of(
+        airflow_postgresql_enabled=False, airflow_database={"host": "pg.db.svc", "port": 5432},
+        airflow_redis_enabled="false", airflow_redis={"host": "10.0.0.7", "port": 6379},
+        airflow_ingress={"enabled": True, "host": "airflow.example.com"},
+        airflow_config={"core": {"parallelism": 32, "load_examples": False},
+                        "database": {"sql_alchemy_conn_cmd": "cat /x"}, "celery": {"worker_concurrency": 8}},
+        airflow_api_server_resources={"requests": {"cpu": "500m", "memory": "512Mi"},
+                                      "limits": {"cpu": "1", "memory": "1Gi"}}) == []
+    assert errors_of(airflow_database={"host": "fd00::1"}, airflow_version="3.0.0rc1") == []
+
+
+@pytest.mark.parametrize("switch, setting", [("airflow_postgresql_enabled", "airflow_database"),
+                                             ("airflow_redis_enabled", "airflow_redis")])
+@pytest.mark.parametrize("off", [False, "false", "no"])
+def test_an_external_datastore_needs_its_host(switch, setting, off):
+    for value in ({"host": ""}, {"port": 1}):
+        error = the_error(**{switch: off, setting: value})
+        assert error.startswith(setting + ".host: must be set when " + switch + " is false")
+    assert errors_of(**{switch: True, setting: {"host": ""}}) == []
+
+
+@pytest.mark.parametrize("setting, host", [
+    ("airflow_redis", "http://redis:6379"), ("airflow_database", "pg:5432"), ("airflow_database", "pg/airflow"),
+    ("airflow_database", "postgresql://pg"), ("airflow_redis", "redis host"), ("airflow_redis", "[::1]:6379")])
+def test_a_host_is_a_name_or_an_address(setting, host):
+    error = the_error(**{setting: {"host": host}})
+    assert error.startswith(setting + ".host: ") and "DNS name or an IP address" in error
+    assert error.endswith("the port goes in %s.port" % setting)
+
+
+@pytest.mark.parametrize("value, kind", [({"value": 3}, "mapping"), ([1, 2], "list")])
+def test_a_config_value_is_a_scalar(value, kind):
+    error = the_error(airflow_config={"core": {"parallelism": value}})
+    assert error.startswith("airflow_config.core.parallelism: a %s is not a setting" % kind)
+
+
+def test_an_unknown_config_section_fails_with_the_closest_one():
+    assert the_error(airflow_config={"schedular": {"parsing_processes": 2}}) == (
+        "airflow_config.schedular: Airflow 3.3.2 has no section [schedular] (did you mean 'scheduler'?)")
+    assert "did you mean" not in the_error(airflow_config={"zzzz": {"a": 1}})
+
+
+def test_an_unknown_config_key_fails_in_airflow_sections():
+    assert the_error(airflow_config={"core": {"paralelism": 2}}) == (
+        "airflow_config.core.paralelism: Airflow 3.3.2 has no option paralelism in [core] "
+        "(did you mean 'parallelism'?)")
+    assert "it is an option of [core]" in the_error(airflow_config={"scheduler": {"parallelism": 2}})
+
+
+def test_an_unknown_key_in_a_provider_section_only_warns():
+    variables = dict(GOOD, airflow_version="3.3.2", airflow_config={"celery": {"worker_concurency": 2}})
+    assert input_errors(variables, REFERENCES) == []
+    warnings = input_warnings(variables, (), REFERENCES)
+    assert len(warnings) == 1 and warnings[0].startswith("airflow_config.celery.worker_concurency: ")
+    assert "did you mean 'worker_concurrency'?" in warnings[0]
+
+
+def test_config_is_checked_against_its_version_or_the_newest_with_a_warning():
+    assert config_reference({"3.3.2": 1, "3.10.0": 2, "3.9.1": 3}, "3.3.2") == (1, None)
+    reference, warning = config_reference({"3.3.2": 1, "3.10.0": 2, "3.9.1": 3}, "3.4.0")
+    assert reference == 2 and warning.startswith("airflow_config: ") and "Airflow 3.10.0's" in warning
+    warnings = input_warnings({"airflow_version": "3.4.0", "airflow_config": {"core": {"parallelism": 1}}},
+                              ("airflow_version", "airflow_config"), REFERENCES)
+    assert warnings == ["airflow_config: this collection has no list of Airflow 3.4.0's configuration options; "
+                        "checked against Airflow 3.3.2's"]
+
+
+def test_undeclared_variables_warn_with_the_closest_declared_name():
+    known = ("airflow_worker_replicas", "airflow_namespace")
+    assert input_warnings({"airflow_worker_replica": 2, "airflow_namespace": "a"}, known) == [
+        "airflow_worker_replica: no role of flujo.airflow has this variable, it is ignored "
+        "(did you mean 'airflow_worker_replicas'?)"]
+    assert input_errors({"airflow_worker_replica": 2}) == []
+
+
+@pytest.mark.parametrize("version, words", [
+    ("2.10.5", "airflow_version: 2.10.5 is not supported"), ("4.0.0", "is not supported"),
+    ("latest", "is not an Airflow version"), ("3", "is not an Airflow version"), ("3.x.1", "not an Airflow")])
+def test_airflow_version_outside_the_range_fails(version, words):
+    error = the_error(airflow_version=version)
+    assert error.startswith("airflow_version: ") and words in error and "3.0.0 or later, below 4.0.0" in error
+
+
+@pytest.mark.parametrize("a, b", [("500m", "1"), ("512Mi", "1Gi"), ("999", "1k"), ("1G", "1Gi"), ("0.5", "600m")])
+def test_quantities_compare_by_value(a, b):
+    assert quantity_value(a) < quantity_value(b)
+    assert quantity_value("1") == quantity_value("1000m") and quantity_value("1Ki") == quantity_value("1024")
+
+
+@pytest.mark.parametrize("resources, message", [
+    ({"requests": {"cpu": "2"}, "limits": {"cpu": "1"}},
+     "airflow_worker_resources: requests.cpu 2 is above limits.cpu 1"),
+    ({"requests": {"memory": "2Gi"}, "limits": {"memory": "1500Mi"}},
+     "airflow_worker_resources: requests.memory 2Gi is above limits.memory 1500Mi"),
+    ({"requests": {"cpu": "1.5x"}}, "airflow_worker_resources.requests.cpu: '1.5x' is not a Kubernetes quantity"),
+    ({"requests": "1Gi"}, "airflow_worker_resources.requests: must be a mapping"),
+])
+def test_resources_kubernetes_would_reject(resources, message):
+    assert the_error(airflow_worker_resources=resources).startswith(message)
+
+
+def test_an_enabled_ingress_needs_a_host():
+    assert the_error(airflow_ingress={"enabled": True, "host": ""}).startswith(
+        "airflow_ingress.host: must be set when airflow_ingress.enabled is true")
+    assert errors_of(airflow_ingress={"enabled": False, "host": ""}) == []
+
+
+def test_every_role_declares_its_names_to_the_preflight():
+    import yaml
+    with open(os.path.join(TOP, "roles", "airflow_preflight", "vars", "main.yml")) as handle:
+        data = yaml.safe_load(handle)
+    listed = set(data["__airflow_preflight_roles"]) | set(data["__airflow_preflight_day2_roles"])
+    assert listed == set(os.listdir(os.path.join(TOP, "roles")))
+
+
+@pytest.mark.parametrize("setting", ["airflow_database", "airflow_redis"])
+@pytest.mark.parametrize("port", [0, 70000, "x", None, -1])
+def test_datastore_port_out_of_range(setting, port):
+    errors = input_errors({setting: {"host": "db.example", "port": port}})
+    assert any(e.startswith(setting + ".port: must be a TCP port") for e in errors), errors
+
+
+def test_datastore_ports_in_range_pass():
+    assert input_errors({"airflow_database": {"host": "", "port": 5432}, "airflow_redis": {"host": "", "port": 6379}}) == []
+
+
+with open(os.path.join(TOP, "roles", "airflow_preflight", "files", "airflow-3.3.2-schema.json")) as handle:
+    SCHEMA = json.load(handle)
+HEAD_3_3 = "d2f4e1b3c5a7"   # the last revision of Airflow 3.3.0 (3.3.2 adds none)
+
+
+def test_every_revision_of_the_schema_map_belongs_to_a_release():
+    assert SCHEMA["airflow_version"] == "3.3.2" and SCHEMA["revisions"][HEAD_3_3] == "3.3.0"
+    assert len(SCHEMA["revisions"]) > 100
+
+
+@pytest.mark.parametrize("version", ["3.0.0", "3.2.1", "3.3.0rc1"])
+def test_a_version_older_than_the_schema_is_refused(version):
+    errors = downgrade_errors(version, [SCHEMA], "%s" % HEAD_3_3, ["3.3.2"])
+    if version == "3.3.0rc1":   # a pre-release runs the schema of its release
+        assert errors == []
+        return
+    assert len(errors) == 1 and errors[0].startswith("airflow_version: %s is older than the schema" % version), errors
+    assert "revision %s, introduced by Airflow 3.3.0" % HEAD_3_3 in errors[0]
+    assert "airflow db downgrade --to-version %s" % version in errors[0]
+    assert "airflow_allow_downgrade=true" in errors[0]
+
+
+@pytest.mark.parametrize("version", ["3.3.0", "3.3.1", "3.3.2", "3.4.0"])
+def test_the_same_schema_or_an_upgrade_passes(version):
+    assert downgrade_errors(version, [SCHEMA], [HEAD_3_3], ["3.3.2"]) == []
+
+
+def test_a_half_done_migration_may_be_resumed():
+    middle = next(rev for rev, release in SCHEMA["revisions"].items() if release == "3.2.0")
+    assert downgrade_errors("3.2.0", [SCHEMA], middle) == []
+    assert downgrade_errors("3.3.2", [SCHEMA], middle) == []
+    assert downgrade_errors("3.1.8", [SCHEMA], middle) != []
+
+
+def test_an_unknown_revision_is_from_a_newer_airflow_unless_the_version_is_newer_than_the_map():
+    assert "which no Airflow up to 3.3.2 has" in downgrade_errors("3.3.2", [SCHEMA], "0ffffffffff0")[0]
+    assert downgrade_errors("3.4.0", [SCHEMA], "0ffffffffff0") == []
+
+
+def test_without_the_database_the_pod_labels_decide():
+    error = downgrade_errors("3.0.0", [SCHEMA], "", ["3.3.2", "3.0.0"])
+    assert error[0].startswith("airflow_version: 3.0.0 is older than the Airflow 3.3.2 the deployment runs"), error
+    assert downgrade_errors("3.3.2", [SCHEMA], "", ["3.3.2"]) == []
+    assert downgrade_errors("3.0.0", [SCHEMA], "", []) == []
+
+
+def test_the_override_allows_a_downgrade():
+    assert downgrade_errors("3.0.0", [SCHEMA], HEAD_3_3, ["3.3.2"], allow=True) == []
+
+
+def test_the_newest_map_is_used():
+    ten = {"airflow_version": "3.10.0", "revisions": {HEAD_3_3: "3.3.0"}}
+    nine = {"airflow_version": "3.9.0", "revisions": {}}
+    # 3.10.0 is newer than 3.9.0 (not by string order): its map knows the revision
+    assert downgrade_errors("3.2.0", [nine, ten], HEAD_3_3) != []

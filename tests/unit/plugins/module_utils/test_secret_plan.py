@@ -153,3 +153,40 @@ def test_diff_states_never_hold_values():
 def test_all_values_covers_each_part_of_a_key_list():
     values = all_values({"F": "keyone1,keytwo2", "P": "pw"})
     assert {"keyone1,keytwo2", "keyone1", "keytwo2", "pw"} <= values
+
+
+MOVE_SPECS = [
+    {"name": "jwt", "keys": [{"name": "JWT", "kind": "hex", "length": 64, "moved_from": "airflow-secrets"}]},
+    {"name": "airflow-secrets", "removed_keys": ["JWT"], "keys": [{"name": "DB_PASSWORD", "kind": "password"}]},
+]
+
+
+def test_a_moved_key_keeps_its_value_and_leaves_its_old_home():
+    old = {"JWT": "ab" * 32, "DB_PASSWORD": "kept"}
+    plans = plan_all(MOVE_SPECS, {"jwt": None, "airflow-secrets": dict(old)})
+    jwt, jwt_report = plans["jwt"]
+    rest, rest_report = plans["airflow-secrets"]
+    assert jwt == {"JWT": "ab" * 32} and jwt_report["moved"] == ["JWT"] and jwt_report["generated"] == []
+    assert rest == {"DB_PASSWORD": "kept"} and rest_report["removed"] == ["JWT"]
+    # the next run: nothing moves, nothing is generated, nothing removed
+    again = plan_all(MOVE_SPECS, {"jwt": jwt, "airflow-secrets": rest})
+    assert again["jwt"][0] == jwt and again["airflow-secrets"][0] == rest
+    assert not any(again[n][1][a] for n in again for a in ("generated", "moved", "removed", "adopted"))
+
+
+def test_a_moved_key_is_generated_only_when_neither_home_holds_it():
+    plans = plan_all(MOVE_SPECS, {"jwt": None, "airflow-secrets": None})
+    assert plans["jwt"][1]["generated"] == ["JWT"] and plans["jwt"][1]["moved"] == []
+
+
+def test_a_supplied_value_that_differs_from_the_moved_one_fails():
+    specs = [dict(MOVE_SPECS[0], keys=[dict(MOVE_SPECS[0]["keys"][0], value="cd" * 32)]), MOVE_SPECS[1]]
+    with pytest.raises(PlanError) as err:
+        plan_all(specs, {"jwt": None, "airflow-secrets": {"JWT": "ab" * 32}})
+    assert "differs" in str(err.value) and "ab" * 32 not in str(err.value)
+
+
+def test_a_key_moves_only_to_an_earlier_secret():
+    with pytest.raises(PlanError) as err:
+        plan_all(list(reversed(MOVE_SPECS)), {})
+    assert "moved_from airflow-secrets must be a later Secret" in str(err.value)
