@@ -102,9 +102,12 @@ def namespace_snapshot(k8s):
     """Every object of the namespace with its version: equal snapshots mean nothing changed."""
     from kubernetes import client
     core, apps, batch = client.CoreV1Api(k8s), client.AppsV1Api(k8s), client.BatchV1Api(k8s)
+    networking, policy = client.NetworkingV1Api(k8s), client.PolicyV1Api(k8s)
     listers = [core.list_namespaced_config_map, core.list_namespaced_secret, core.list_namespaced_service,
-               core.list_namespaced_persistent_volume_claim, apps.list_namespaced_deployment,
-               apps.list_namespaced_stateful_set, batch.list_namespaced_job]
+               core.list_namespaced_service_account, core.list_namespaced_persistent_volume_claim,
+               apps.list_namespaced_deployment, apps.list_namespaced_stateful_set, batch.list_namespaced_job,
+               batch.list_namespaced_cron_job, networking.list_namespaced_network_policy,
+               networking.list_namespaced_ingress, policy.list_namespaced_pod_disruption_budget]
     return {(lister.__name__, o.metadata.name): object_version(o.metadata)
             for lister in listers for o in lister(NAMESPACE).items}
 

@@ -75,6 +75,18 @@ CASES = [
      "airflow_worker_resources: requests.cpu 2 is above limits.cpu 1"),
     ("ingress without host", {"airflow_ingress": {"enabled": True, "class_name": "", "host": ""}},
      "airflow_ingress.host: must be set when airflow_ingress.enabled is true"),
+    # login settings (issue 17): refused before the Secrets or FAB's tables are touched
+    ("unknown auth manager", {"airflow_auth_manager": "keycloak"},
+     "value of airflow_auth_manager must be one of: fab, simple, got: keycloak"),  # the argument spec's words
+    ("user with an unknown role", {"airflow_users": [{"username": "eve", "email": "eve@flujo.test", "roles": ["Wizard"]}]},
+     "airflow_users[0] (eve).roles: unknown role Wizard"),
+    ("duplicate username", {"airflow_users": [{"username": "eve", "email": "eve@flujo.test"},
+                                              {"username": "Eve", "email": "eve2@flujo.test"}]},
+     "airflow_users[1] (Eve): duplicate username, also airflow_users[0]"),
+    ("user without email", {"airflow_users": [{"username": "eve", "roles": ["Viewer"]}]},
+     "airflow_users[0] (eve).email: FAB needs an email for every user"),
+    ("ldap without server uri", {"airflow_ldap": {"enabled": True, "server_uri": "", "search_base": "dc=flujo,dc=test"}},
+     "airflow_ldap.server_uri: LDAP is enabled (airflow_ldap.enabled) but no server URI is set"),
     # a misspelled name is only a warning, shown before the preflight's errors (here: the bad replicas)
     ("misspelled variable", {"airflow_worker_replica": 2, "airflow_worker_replicas": -1},
      "[WARNING] airflow_worker_replica: no role of flujo.airflow has this variable, it is ignored (did you mean"),

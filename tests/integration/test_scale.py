@@ -24,7 +24,11 @@ def test_tasks_run_through_a_worker_scale_down(k8s, api):
     site("-e", "airflow_worker_replicas=2")
     after = namespace_snapshot(k8s)
     changed = {key for key in before if after.get(key) != before[key]} | (set(after) - set(before))
-    assert changed == {("list_namespaced_stateful_set", "airflow-worker")}, changed
+    # the StatefulSet, and the disruption budget two workers get (made by the first scale-up: a
+    # scale-down to one worker leaves it in place, see the note of issue 13)
+    budget = ("list_namespaced_pod_disruption_budget", "airflow-worker")
+    assert budget in after
+    assert changed == {("list_namespaced_stateful_set", "airflow-worker")} | ({budget} - set(before)), changed
     run_path = api.trigger("flujo_long")
     deadline = time.time() + 120
     while True:  # wait until airflow-worker-1 is running some of the tasks
