@@ -24,8 +24,8 @@ def test_tasks_run_through_a_worker_scale_down(k8s, api):
     site("-e", "airflow_worker_replicas=2")
     after = namespace_snapshot(k8s)
     changed = {key for key in before if after.get(key) != before[key]} | (set(after) - set(before))
-    # the StatefulSet, and the disruption budget two workers get (made by the first scale-up: a
-    # scale-down to one worker leaves it in place, see the note of issue 13)
+    # the StatefulSet, and the disruption budget two workers get (new on the first scale-up only:
+    # airflow_apply deletes nothing the render stops producing, so a scale-down to one leaves it)
     budget = ("list_namespaced_pod_disruption_budget", "airflow-worker")
     assert budget in after
     assert changed == {("list_namespaced_stateful_set", "airflow-worker")} | ({budget} - set(before)), changed
