@@ -59,6 +59,15 @@ options:
       wait_timeout:
         description: Seconds to wait for it, instead of O(wait_timeout).
         type: int
+      absent:
+        description:
+          - Objects this phase no longer renders (a PodDisruptionBudget once a component is down to one
+            replica, a feature switched off), each with C(apiVersion), C(kind), C(name) and
+            C(namespace) (O(namespace) when none). Those that exist are deleted; the others cost one read.
+          - A kind the cluster does not serve (a CRD never installed) counts as absent.
+        type: list
+        elements: dict
+        default: []
   concurrent_when_new:
     description:
       - When no Deployment or StatefulSet of the later phases exists yet (a new deployment), do not wait
@@ -141,7 +150,7 @@ objects:
       type: str
       sample: airflow
     action:
-      description: V(created), V(updated) or V(unchanged) (in check mode, what would happen).
+      description: V(created), V(updated), V(unchanged) or V(deleted) (in check mode, what would happen).
       type: str
       sample: unchanged
     phase:
@@ -282,6 +291,32 @@ def apply_one(module, api, obj, before, query, missing):
     return ("unchanged" if same else "updated"), after
 
 
+def retired(module, api, phase, query):
+    """Delete (or dry-run the deletion of) the objects of O(phases[].absent) that exist; their report entries."""
+    objects = []
+    for entry in phase["absent"] or []:
+        obj = {"apiVersion": entry.get("apiVersion"), "kind": entry.get("kind"),
+               "metadata": {"name": entry.get("name"), "namespace": entry.get("namespace") or module.params["namespace"]}}
+        if not obj["apiVersion"] or not obj["kind"] or not obj["metadata"]["name"]:
+            module.fail_json(msg="phases[%s].absent: apiVersion, kind and name are required, got %s" % (phase["name"], entry))
+        kind, name, namespace = identity(obj)
+        try:
+            path = api.path(obj["apiVersion"], kind, namespace, name)
+            api.request("GET", path)
+        except ApiError as exc:
+            if exc.status == 404:  # gone already, or a kind the cluster does not serve
+                continue
+            api_fail(module, "read", obj, exc)
+        delete_query = dict(propagationPolicy="Background", **({"dryRun": "All"} if "dryRun" in query else {}))
+        try:
+            api.request("DELETE", path, query=delete_query)
+        except ApiError as exc:
+            if exc.status != 404:
+                api_fail(module, "delete", obj, exc)
+        objects.append({"kind": kind, "name": name, "namespace": namespace, "action": "deleted", "phase": phase["name"]})
+    return objects
+
+
 def condition(obj, kind):
     for cond in (obj.get("status") or {}).get("conditions") or []:
         if cond.get("type") == kind:
@@ -413,6 +448,7 @@ def main():
         manifests=dict(type="list", elements="dict", required=True),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int"),
+        absent=dict(type="list", elements="dict", default=[]),
     )
     argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
     argument_spec.update(
@@ -429,7 +465,8 @@ def main():
     module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True,
                               mutually_exclusive=[("manifests", "phases")], required_one_of=[("manifests", "phases")])
     params = module.params
-    phases = params["phases"] or [dict(name="apply", manifests=params["manifests"], wait=params["wait"], wait_timeout=None)]
+    phases = params["phases"] or [dict(name="apply", manifests=params["manifests"], wait=params["wait"], wait_timeout=None,
+                                          absent=[])]
     manifests = [obj for phase in phases for obj in phase["manifests"]]
     module._module.no_log_values.update(secret_values(manifests))
     for index, obj in enumerate(manifests):
@@ -469,6 +506,7 @@ def main():
                 if phase["wait"] and kind in WAITED_KINDS:
                     pending_wait.append(after)
                     timeout = max(timeout, phase["wait_timeout"] or params["wait_timeout"])
+            objects += retired(module, api, phase, query)
             report += objects
             per_phase[phase["name"]] = {"changed": any(o["action"] != "unchanged" for o in objects), "objects": objects}
             # On a new deployment nothing of the later phases runs yet: nothing to protect by waiting

@@ -61,6 +61,12 @@ class FakeCluster(object):
         self.requests.append((method, path, query, headers.get("Content-Type")))
         if method == "GET":
             return self.get(path, query)
+        if method == "DELETE":
+            if path not in self.objects:
+                return Response(404, {"kind": "Status", "message": "%s not found" % path})
+            if query.get("dryRun") != "All":
+                del self.objects[path]
+            return Response(200, {"kind": "Status", "status": "Success"})
         assert method == "PATCH" and headers["Content-Type"] == "application/apply-patch+yaml"
         return self.apply(path, json.loads(body), query)
 
@@ -112,7 +118,7 @@ class FakeCluster(object):
         return Response(200 if old else 201, copy.deepcopy(new))
 
     def writes(self):
-        return [r for r in self.requests if r[0] == "PATCH" and r[2].get("dryRun") != "All"]
+        return [r for r in self.requests if r[0] in ("PATCH", "DELETE") and r[2].get("dryRun") != "All"]
 
 
 @pytest.fixture(autouse=True)
@@ -532,3 +538,50 @@ def test_an_unreachable_cluster_in_check_mode_names_the_address(cluster, monkeyp
     out = failed([namespace(), configmap()], check=True)
     assert out.result["msg"] == (
         "Cannot read Namespace %s: cluster unreachable (ConnectionRefusedError): [Errno 111] Connection refused to 127.0.0.1" % NS)
+
+
+PDB = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "name": "web", "namespace": NS}
+PDB_PATH = "/apis/policy/v1/namespaces/%s/poddisruptionbudgets/web" % NS
+
+
+def pdb():
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": NS},
+            "spec": {"maxUnavailable": 1}}
+
+
+def phase(manifests, absent=()):
+    return [{"name": "components", "manifests": manifests, "absent": list(absent)}]
+
+
+def test_an_object_no_longer_rendered_is_deleted_once(cluster):
+    ok(phases=phase([namespace(), deployment(), pdb()]))
+    result = ok(phases=phase([namespace(), deployment()], [PDB]))
+    assert PDB_PATH not in cluster.objects
+    assert result["changed"] is True
+    assert result["objects"][-1] == {"kind": "PodDisruptionBudget", "name": "web", "namespace": NS,
+                                     "action": "deleted", "phase": "components"}
+    assert ("DELETE", PDB_PATH, {"propagationPolicy": "Background"}) in [r[:3] for r in cluster.writes()]
+    del cluster.requests[:]
+    again = ok(phases=phase([namespace(), deployment()], [PDB]))
+    assert again["changed"] is False and [o["action"] for o in again["objects"]] == ["unchanged"] * 2
+    assert [r[:2] for r in cluster.requests if r[1] == PDB_PATH] == [("GET", PDB_PATH)]
+
+
+def test_check_mode_reports_the_deletion_and_deletes_nothing(cluster):
+    ok(phases=phase([namespace(), pdb()]))
+    result = ok(phases=phase([namespace()], [PDB]), check=True)
+    assert result["changed"] is True and result["objects"][-1]["action"] == "deleted"
+    assert PDB_PATH in cluster.objects
+    assert [r[2] for r in cluster.requests if r[0] == "DELETE"] == [{"propagationPolicy": "Background", "dryRun": "All"}]
+
+
+def test_an_absent_kind_the_cluster_does_not_serve_is_nothing_to_delete(cluster):
+    monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "name": "m", "namespace": NS}
+    ok([namespace()])
+    result = ok(phases=phase([namespace()], [monitor]))
+    assert result["changed"] is False and len(result["objects"]) == 1
+
+
+def test_an_absent_entry_without_a_kind_is_named(cluster):
+    out = failed(phases=phase([namespace()], [{"apiVersion": "v1", "name": "x"}]))
+    assert out.result["msg"].startswith("phases[components].absent: apiVersion, kind and name are required")
