@@ -5,7 +5,9 @@ scrapes the StatsD exporter in the cluster through a kubectl port-forward on the
 the role's alert rules loaded. After a run of the example DAG, its duration, the task successes
 per DAG, the scheduler heartbeat and the executor slots are answered by Prometheus's HTTP API,
 and every metric the Grafana dashboard queries exists. Without a Prometheus Operator in the
-cluster, no ServiceMonitor or PrometheusRule was applied (and the run did not fail)."""
+cluster, no ServiceMonitor or PrometheusRule was applied (and the run did not fail); once the
+cluster serves monitoring.coreos.com/v1 (its two CRDs, applied by the test), the next run applies
+both, and airflow_metrics_prometheus_operator=never deletes them again."""
 
 import json
 import re
@@ -141,3 +143,37 @@ def test_no_operator_objects_without_the_operator():
     api_resources = kubectl("api-resources", "--api-group=monitoring.coreos.com", "-o", "name").stdout.split()
     assert api_resources == [], "this cluster serves monitoring.coreos.com: the skip is not tested here"
     assert kubectl("get", "deployment/airflow-statsd", "-o", "name").stdout.strip() == "deployment.apps/airflow-statsd"
+
+
+def operator_crd(plural, kind):
+    """A CustomResourceDefinition of monitoring.coreos.com/v1 that keeps any spec (enough for the
+    API server to serve the kind; the Prometheus Operator's own CRDs validate more)."""
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "%s.monitoring.coreos.com" % plural},
+            "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
+                     "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
+                     "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def test_operator_objects_follow_the_operator_crds():
+    crds = [operator_crd("servicemonitors", "ServiceMonitor"), operator_crd("prometheusrules", "PrometheusRule")]
+    objects = ["servicemonitor.monitoring.coreos.com/airflow-statsd", "prometheusrule.monitoring.coreos.com/airflow-statsd"]
+    try:
+        kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": crds}))
+        kubectl("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com",
+                "crd/prometheusrules.monitoring.coreos.com", "--timeout=60s")
+        run = playbook_ok("site.yml")
+        assert re.search(r"changed=[1-9]", run.output), run.output[-2000:]
+        monitor = json.loads(kubectl("get", objects[0], "-o", "json").stdout)
+        assert monitor["spec"]["endpoints"][0]["port"] == "metrics", monitor["spec"]
+        assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "statsd-exporter"
+        rules = json.loads(kubectl("get", objects[1], "-o", "json").stdout)
+        assert any(rule.get("alert") for group in rules["spec"]["groups"] for rule in group["rules"])
+        # the operator is there, but this deployment leaves it: both objects go
+        playbook_ok("site.yml", "-e", "airflow_metrics_prometheus_operator=never")
+        for name in objects:
+            assert kubectl("get", name, "--ignore-not-found", "-o", "name").stdout.strip() == ""
+    finally:
+        kubectl("delete", "--ignore-not-found", "--wait=true", "crd/servicemonitors.monitoring.coreos.com",
+                "crd/prometheusrules.monitoring.coreos.com")

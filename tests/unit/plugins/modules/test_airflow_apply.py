@@ -585,3 +585,22 @@ def test_an_absent_kind_the_cluster_does_not_serve_is_nothing_to_delete(cluster)
 def test_an_absent_entry_without_a_kind_is_named(cluster):
     out = failed(phases=phase([namespace()], [{"apiVersion": "v1", "name": "x"}]))
     assert out.result["msg"].startswith("phases[components].absent: apiVersion, kind and name are required")
+
+
+def widget(name="w"):
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name, "namespace": NS}, "spec": {}}
+
+
+def test_an_object_if_served_is_applied_when_its_kind_is_served(cluster):
+    ok([namespace()])
+    result = ok(phases=[{"name": "components", "manifests": [configmap()], "if_served": [widget()]}])
+    assert [o["action"] for o in result["objects"]] == ["created", "created"]
+    assert "/apis/example.com/v1/namespaces/%s/widgets/w" % NS in cluster.objects
+
+
+def test_an_object_if_served_is_left_out_when_its_kind_is_not(cluster):
+    ok([namespace()])
+    monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "m", "namespace": NS}}
+    result = ok(phases=[{"name": "components", "manifests": [configmap()], "if_served": [monitor]}])
+    assert [(o["kind"], o["action"]) for o in result["objects"]] == [("ConfigMap", "created")]
+    assert not [r for r in cluster.requests if "monitoring.coreos.com" in r[1] and r[0] != "GET"]
