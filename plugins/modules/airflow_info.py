@@ -1,0 +1,109 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, flujo.airflow contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: airflow_info
+short_description: List the objects of one kind in a namespace, by label
+version_added: "0.1.0"
+author:
+  - flujo.airflow contributors (@flujo)
+description:
+  - Lists the objects of O(kind) in O(namespace) that carry every label of O(label_selectors), with one
+    request and the same client as M(flujo.airflow.airflow_apply) (no discovery of the API groups, which
+    costs P(kubernetes.core.k8s_info#module) most of a second per call).
+  - A namespace that does not exist has no objects.
+  - Never changes anything; runs in check mode too.
+options:
+  api_version:
+    description: API version of the kind.
+    type: str
+    default: v1
+  kind:
+    description: The kind, for example V(Pod).
+    type: str
+    required: true
+  namespace:
+    description: The namespace.
+    type: str
+    required: true
+  label_selectors:
+    description: Label selectors (C(key=value), C(key!=value), C(key)), all of which must match.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+notes:
+  - "Belongs to the action group C(flujo.airflow.k8s), as M(flujo.airflow.airflow_apply) does."
+requirements:
+  - python >= 3.9
+  - kubernetes >= 31.0.0, < 38 (the Python client)
+  - the kubernetes.core collection (>= 5.0.0), whose client configuration and authentication options are used
+"""
+
+EXAMPLES = r"""
+- name: The Airflow pods of one deployment
+  flujo.airflow.airflow_info:
+    kind: Pod
+    namespace: airflow
+    label_selectors:
+      - app.kubernetes.io/name=airflow
+      - app.kubernetes.io/instance=airflow
+  register: pods
+"""
+
+RETURN = r"""
+resources:
+  description: The objects, as the API server lists them (with C(kind) and C(apiVersion) added).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import copy
+
+from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import Api, ApiError, build_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+
+def main():
+    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
+    argument_spec.update(
+        api_version=dict(type="str", default="v1"),
+        kind=dict(type="str", required=True),
+        namespace=dict(type="str", required=True),
+        label_selectors=dict(type="list", elements="str", default=[]),
+    )
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    try:
+        api = Api(build_api_client(module))
+    except CoreException as exc:
+        module.fail_from_exception(exc)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="Could not create API client: %s" % exc)
+    query = {"labelSelector": ",".join(params["label_selectors"])} if params["label_selectors"] else {}
+    try:
+        listed = api.request("GET", api.path(params["api_version"], params["kind"], params["namespace"]), query=query)
+    except ApiError as exc:
+        if exc.status != 404:  # 404: no such namespace, nothing in it
+            module.fail_json(msg="Cannot list the %ss of namespace %s: %s%s" % (
+                params["kind"], params["namespace"], exc, (": " + exc.message) if exc.message else ""))
+        listed = {}
+    resources = listed.get("items") or []
+    for item in resources:
+        item.update(kind=params["kind"], apiVersion=params["api_version"])  # the items of a list name neither
+    module.exit_json(changed=False, resources=resources)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The airflow_info module against the in-memory API server of the airflow_apply tests (the real
+Kubernetes client; only urllib3's pool manager is replaced)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.flujo.airflow.plugins.module_utils import _k8s_api
+from ansible_collections.flujo.airflow.plugins.modules import airflow_info
+from ansible_collections.flujo.airflow.tests.unit.plugins.modules.module_harness import did_fail, isolate, run_module, succeeded
+from ansible_collections.flujo.airflow.tests.unit.plugins.modules.test_airflow_apply import NS, FakeCluster
+
+POD = "/api/v1/namespaces/%s/pods/%s"
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_config(monkeypatch, tmp_path):
+    isolate(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    fake = FakeCluster()
+    monkeypatch.setenv("K8S_AUTH_HOST", "https://api.invalid:6443")
+    monkeypatch.setenv("K8S_AUTH_API_KEY", "token-of-the-test")
+    real_build = _k8s_api.build_api_client
+
+    def build(module):
+        api_client = real_build(module)
+        monkeypatch.setattr(api_client.rest_client.pool_manager, "request", fake.request)
+        return api_client
+
+    monkeypatch.setattr(airflow_info, "build_api_client", build)
+    fake.put("/api/v1/namespaces/%s" % NS, {"metadata": {"name": NS}})
+    for name in ("scheduler-1", "worker-0"):
+        fake.put(POD % (NS, name), {"metadata": {"name": name, "labels": {"app.kubernetes.io/name": "airflow"}}})
+    return fake
+
+
+def test_lists_the_objects_with_one_request_and_the_label_selector(cluster):
+    result = succeeded(run_module(airflow_info.main, dict(kind="Pod", namespace=NS, label_selectors=["a=b", "c"])))
+    assert result["changed"] is False
+    assert [(r["kind"], r["apiVersion"], r["metadata"]["name"]) for r in result["resources"]] == [
+        ("Pod", "v1", "scheduler-1"), ("Pod", "v1", "worker-0")]
+    assert [r[:3] for r in cluster.requests] == [("GET", "/api/v1/namespaces/%s/pods" % NS, {"labelSelector": "a=b,c"})]
+
+
+def test_a_namespace_that_does_not_exist_has_nothing(cluster):
+    result = succeeded(run_module(airflow_info.main, dict(kind="Job", api_version="batch/v1", namespace="nowhere")))
+    assert result["resources"] == []
+
+
+def test_an_unreachable_cluster_is_named(monkeypatch, cluster):
+    monkeypatch.setenv("K8S_AUTH_HOST", "https://127.0.0.1:1")
+    monkeypatch.setattr(airflow_info, "build_api_client", _k8s_api.build_api_client)
+    out = did_fail(run_module(airflow_info.main, dict(kind="Pod", namespace=NS)))
+    assert out.result["msg"].startswith("Cannot list the Pods of namespace %s: cluster unreachable" % NS)
+    assert "127.0.0.1" in out.result["msg"]
