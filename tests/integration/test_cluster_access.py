@@ -45,3 +45,27 @@ def test_k8s_auth_kubeconfig_alone_reaches_every_task(tmp_path, monkeypatch):
     run = run_playbook("site.yml", "--check", "-e", '{"airflow_kube_context": null, "airflow_kubeconfig": null}')
     assert run.returncode != 0
     assert "127.0.0.1" in run.output, run.output[-3000:]
+
+
+def test_kubeconfig_alone_reaches_every_task(tmp_path, monkeypatch):
+    # the variable kubectl users set: the preflight's check and every task read the same file
+    real = tmp_path / "real-kubeconfig"
+    view = ["kubectl", "config", "view", "--raw", "--minify", "--flatten"] + (["--context", CONTEXT] if CONTEXT else [])
+    real.write_text(subprocess.run(view, check=True, capture_output=True, text=True).stdout)
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text(yaml.safe_dump(DECOY))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("KUBECONFIG", str(real))
+    for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_CONTEXT"):
+        monkeypatch.delenv(name, raising=False)
+    run = run_playbook("site.yml", "-e", '{"airflow_kube_context": null, "airflow_kubeconfig": null}')
+    assert run.returncode == 0, run.output[-3000:]
+    recap = re.search(r"ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", run.output)
+    assert recap and recap.group(1) == "0", run.output[-3000:]
+
+    # a KUBECONFIG naming a file that is not there is named by the preflight, before any cluster task
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    run = run_playbook("site.yml", "-e", '{"airflow_kube_context": null, "airflow_kubeconfig": null}')
+    assert run.returncode != 0
+    assert "airflow_kubeconfig: no kubeconfig at '%s' (from KUBECONFIG)" % (tmp_path / "missing") in run.output, run.output[-3000:]
