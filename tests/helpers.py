@@ -58,6 +58,15 @@ def playbook_ok(playbook, *extra, **kwargs):
 
 
 
+def converge_with(tmp_path, *extra, json_results=False, **variables):
+    """site.yml with VARIABLES (any JSON value, through a vars file: no shell quoting), asserted
+    successful; json_results: one line of JSON per task result (messages never wrapped)."""
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps(variables))
+    env = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"} if json_results else None
+    return playbook_ok("site.yml", "-e", "@%s" % path, *extra, timeout=900, env=env)
+
+
 def render_site(out, inventory, *extra):
     """Render mode: site.yml with inventory/INVENTORY writes every manifest to OUT, touching no
     cluster; the run (asserted successful)."""

@@ -4,12 +4,11 @@
 roles as code (created, updated, removed, then changed=0 with no write; check mode predicts the
 run exactly), users of two roles through the official apache-airflow-client, no pod restarted."""
 
-import json
 import re
 
 import pytest
 
-from helpers import NAMESPACE, USERS_SECRET, Api, admin_password, kubectl, playbook_ok, pod_of, read_secret, secret_versions
+from helpers import NAMESPACE, USERS_SECRET, Api, admin_password, converge_with, kubectl, pod_of, read_secret, secret_versions
 
 ROLE = {"name": "DagAuditor", "permissions": [{"action": "can_read", "resource": "DAGs"},
                                               {"action": "can_read", "resource": "DAG Runs"}]}
@@ -30,10 +29,8 @@ def fab_fingerprint(core):
 
 
 def converge(tmp_path, *extra, **variables):
-    path = tmp_path / "vars.json"
-    path.write_text(json.dumps(variables))
     # JSON results: one line per message, never wrapped
-    return playbook_ok("site.yml", "-e", "@%s" % path, *extra, timeout=900, env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
+    return converge_with(tmp_path, *extra, json_results=True, **variables)
 
 
 def users_line(output):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from helpers import NAMESPACE, Api, admin_password, kubectl, playbook_ok, pod_of
+from helpers import NAMESPACE, Api, admin_password, converge_with, kubectl, pod_of
 
 SUFFIX = "dc=flujo,dc=test"
 LDAP_IMAGE = os.environ.get("AIRFLOW_LDAP_IMAGE", "local/openldap:1")
@@ -93,9 +93,7 @@ def openldap(tmp_path):
 
 
 def converge(tmp_path, **variables):
-    path = tmp_path / "vars.json"
-    path.write_text(json.dumps(variables))
-    return playbook_ok("site.yml", "-e", "@%s" % path, timeout=900)
+    return converge_with(tmp_path, **variables)
 
 
 def test_an_ldap_only_user_logs_in_with_its_groups_role(core, api_url, openldap, tmp_path):

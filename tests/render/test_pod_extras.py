@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""airflow_pod_extras without a cluster: what `all` sets reaches every Airflow pod (Deployments,
+StatefulSets, the migration Job, the CronJobs), a component's key adds to it (mappings merged,
+lists appended, values replaced) and reaches that component alone, pod_spec_override is merged in
+last, the selectors never change, and PostgreSQL and Redis are left as they are. A wrong shape is
+refused by the argument spec, naming the variable."""
+
+import json
+
+import yaml
+
+from helpers import REPO, render_site, run_playbook
+
+SIDECAR = {"name": "proxy", "image": "example.org/proxy:1", "args": ["--port", "9000"]}
+EXTRAS = {
+    "all": {
+        "labels": {"team": "data"},
+        "annotations": {"example.org/owner": "data"},
+        "priority_class_name": "airflow-normal",
+        "host_aliases": [{"ip": "10.0.0.10", "hostnames": ["git.internal"]}],
+        "dns_config": {"options": [{"name": "ndots", "value": "2"}]},
+        "extra_volumes": [{"name": "ca", "configMap": {"name": "corporate-ca"}}],
+        "extra_volume_mounts": [{"name": "ca", "mountPath": "/etc/ssl/corporate", "readOnly": True}],
+    },
+    "worker": {
+        "labels": {"pool": "default"},
+        "priority_class_name": "airflow-high",
+        "topology_spread_constraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                         "whenUnsatisfiable": "ScheduleAnyway",
+                                         "labelSelector": {"matchLabels": {"app.kubernetes.io/component": "worker"}}}],
+        "extra_containers": [SIDECAR],
+        "extra_init_containers": [{"name": "warm-cache", "image": "example.org/warm:1"}],
+        "pod_spec_override": {"terminationGracePeriodSeconds": 900, "enableServiceLinks": False},
+    },
+}
+
+
+def pods(out):
+    """{(kind, name): (object, its pod spec, its pod metadata)} of every rendered workload (the
+    migration Job as airflow-migrate: its name is a hash of its spec)."""
+    found = {}
+    for path in out.glob("*.yaml"):
+        obj = yaml.safe_load(path.read_text())
+        template = {"CronJob": lambda o: o["spec"]["jobTemplate"]["spec"]["template"]}.get(
+            obj["kind"], lambda o: (o.get("spec") or {}).get("template"))(obj)
+        if template:
+            name = "airflow-migrate" if obj["metadata"]["name"].startswith("airflow-migrate-") else obj["metadata"]["name"]
+            found[(obj["kind"], name)] = (obj, template["spec"], template["metadata"])
+    return found
+
+
+def test_extras_reach_every_airflow_pod_and_a_component_adds_to_them(tmp_path, plain_render):
+    out = tmp_path / "m"
+    extras = tmp_path / "extras.json"
+    extras.write_text(json.dumps({"airflow_pod_extras": EXTRAS,
+                                  "airflow_service_account_annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/airflow"}}))
+    render_site(out, "kind", "-e", "@%s" % extras)
+    plain = pods(plain_render("kind")[0])
+    rendered = pods(out)
+    assert set(rendered) == set(plain)
+    airflow = {key for key, (obj, spec, meta) in plain.items() if meta["labels"].get("app.kubernetes.io/name") == "airflow"}
+    assert {name for kind, name in airflow} >= {"airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                                                "airflow-worker", "airflow-migrate", "airflow-db-clean", "airflow-log-groomer"}
+    for key in airflow:
+        obj, spec, meta = rendered[key]
+        plain_obj, plain_spec, plain_meta = plain[key]
+        worker = key == ("StatefulSet", "airflow-worker")
+        assert meta["labels"] == dict(plain_meta["labels"], team="data", **({"pool": "default"} if worker else {})), key
+        assert meta["annotations"]["example.org/owner"] == "data"
+        assert obj["spec"].get("selector") == plain_obj["spec"].get("selector")   # selectors never move
+        assert spec["priorityClassName"] == ("airflow-high" if worker else "airflow-normal")
+        assert spec["hostAliases"] == EXTRAS["all"]["host_aliases"] and spec["dnsConfig"] == EXTRAS["all"]["dns_config"]
+        assert spec["volumes"] == plain_spec["volumes"] + EXTRAS["all"]["extra_volumes"]
+        main = spec["containers"][0]
+        assert main["volumeMounts"] == plain_spec["containers"][0]["volumeMounts"] + EXTRAS["all"]["extra_volume_mounts"]
+        assert main == dict(plain_spec["containers"][0], volumeMounts=main["volumeMounts"])  # nothing else changed
+        if worker:
+            assert spec["containers"][1:] == [SIDECAR]
+            assert [c["name"] for c in spec["initContainers"]] == ["wait-for-migrations", "warm-cache"]
+            assert spec["topologySpreadConstraints"] == EXTRAS["worker"]["topology_spread_constraints"]
+            assert spec["terminationGracePeriodSeconds"] == 900 and spec["enableServiceLinks"] is False
+            assert spec["securityContext"] == plain_spec["securityContext"]   # merged, not replaced
+        else:
+            assert len(spec["containers"]) == len(plain_spec["containers"])
+            assert spec.get("initContainers") == plain_spec.get("initContainers")
+            assert "topologySpreadConstraints" not in spec and "enableServiceLinks" not in spec
+    for key in set(plain) - airflow:   # PostgreSQL, Redis, the exporter: not Airflow pods
+        assert rendered[key] == plain[key], key
+    account = yaml.safe_load(next(out.glob("*-serviceaccount-airflow.yaml")).read_text())
+    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/airflow"}
+
+
+def test_a_wrong_shape_is_refused_naming_the_variable(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"airflow_pod_extras": {"worker": {"extra_containers": {"name": "not-a-list"}}}}))
+    run = run_playbook("site.yml", "-e", "airflow_render_dir=%s" % (tmp_path / "m"), "-e", "@%s" % bad,
+                       inventory=str(REPO / "inventory" / "kind"), timeout=300)
+    assert run.returncode != 0
+    assert "extra_containers" in run.output and "airflow_pod_extras" in run.output, run.output[-2000:]
+    assert not list((tmp_path / "m").glob("*.yaml"))
