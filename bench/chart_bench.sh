@@ -256,7 +256,10 @@ PY
 }
 
 uninstall() {
-  hm uninstall "$RELEASE" -n "$NS" --wait --timeout 5m 2>/dev/null || true
+  hm uninstall "$RELEASE" -n "$NS" --timeout 5m 2>/dev/null || true
+  # the chart gives Redis a 600 s grace period that its `sh -c redis-server` never ends early: the
+  # data here is throw-away, so do not wait for it
+  kc -n "$NS" delete pods --all --grace-period=5 --wait=false --ignore-not-found >/dev/null 2>&1 || true
   kc delete namespace "$NS" --ignore-not-found --wait=true --timeout=5m
 }
 

@@ -104,10 +104,24 @@ def user_secret_keys(users):
     return keys
 
 
+def extra_env_keys(env, variable):
+    """airflow_extra_secret_env -> the airflow_secret keys holding it: supplied values that the
+    inventory keeps deciding (follow), each named after its variable for messages."""
+    return [{"name": name, "kind": "value", "value": _as_airflow_string(value), "follow": True,
+             "variable": "%s.%s" % (variable, name)} for name, value in sorted((env or {}).items())]
+
+
+def env_from_refs(entries):
+    """airflow_extra_env_from ([{secret: NAME} or {config_map: NAME}]) -> a container's envFrom entries."""
+    return [{"secretRef": {"name": entry["secret"]}} if entry.get("secret") else {"configMapRef": {"name": entry["config_map"]}}
+            for entry in entries or []]
+
+
 class FilterModule(object):
     def filters(self):
         return {"config_env": config_env, "string_values": string_values, "short_hash": short_hash,
                 "secret_checksum": secret_checksum, "sync_plan": sync_plan,
                 "secret_restore_spec": secret_restore_spec, "image_ref": image_ref,
                 "image_pull_policy": image_pull_policy, "fab_user": fab_user,
-                "user_secret_keys": user_secret_keys}
+                "user_secret_keys": user_secret_keys, "extra_env_keys": extra_env_keys,
+                "env_from_refs": env_from_refs}

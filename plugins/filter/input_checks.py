@@ -176,6 +176,34 @@ def _mapping(name, value):
     return [] if isinstance(value, dict) else ["%s: must be a mapping" % name]
 
 
+ENV_NAME = re.compile(r"^[A-Za-z_][-._A-Za-z0-9]*$")
+
+
+def _env(name, value):
+    """Environment variables: names a Secret key and a shell can hold, scalar values (never named)."""
+    if not isinstance(value, dict):
+        return ["%s: must be a mapping of variable names to values" % name]
+    errors = []
+    for key in sorted(value, key=str):
+        if not isinstance(key, str) or not ENV_NAME.match(key):
+            errors.append("%s: %r is not a valid environment variable name (letters, digits, _ . -; not a digit first)" % (name, key))
+        elif isinstance(value[key], (dict, list)):
+            errors.append("%s.%s: must be a single value, not a %s" % (name, key, "mapping" if isinstance(value[key], dict) else "list"))
+    return errors
+
+
+def _env_from(name, value):
+    if not isinstance(value, list):
+        return ["%s: must be a list of {secret: NAME} or {config_map: NAME}" % name]
+    errors = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict) or len([k for k in ("secret", "config_map") if entry.get(k)]) != 1:
+            errors.append("%s[%d]: give exactly one of secret or config_map, the name of an existing object" % (name, index))
+        else:
+            errors.extend(_object_name("%s[%d]" % (name, index), entry.get("secret") or entry.get("config_map")))
+    return errors
+
+
 def _sequence(name, value):
     return [] if isinstance(value, list) else ["%s: must be a list" % name]
 
@@ -192,7 +220,9 @@ RULES = (
     (re.compile(r"_node_port$"), _port),
     (re.compile(r"_service_type$"), _service_type),
     (re.compile(r"^airflow_config$"), _sections),
-    (re.compile(r"_(extra_env|node_selector|affinity|annotations)$"), _mapping),
+    (re.compile(r"_(extra_env|extra_secret_env)$"), _env),
+    (re.compile(r"^airflow_extra_env_from$"), _env_from),
+    (re.compile(r"_(node_selector|affinity|annotations)$"), _mapping),
     (re.compile(r"_tolerations$"), _sequence),
 )
 

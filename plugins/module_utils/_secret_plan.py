@@ -117,8 +117,10 @@ def render_derived(name, template, lookup):
 def plan_secret(spec, current, update_supplied=False, lookup_other=None):
     """Decide the content of one Secret.
 
-    spec: {"name", "keys": [{"name", "kind", "length", "value", "rotate", "prune", "moved_from"}],
-           "derived": [{"name", "template"}], "removed_keys": [name]}
+    spec: {"name", "keys": [{"name", "kind", "length", "value", "follow", "rotate", "prune", "moved_from"}],
+           "derived": [{"name", "template"}], "removed_keys": [name], "exclusive"}
+    A key with follow takes a supplied value that differs from the stored one (settings kept in a
+    Secret, such as a connection URI); an exclusive Secret loses every key its spec does not name.
     current: dict key -> value (decoded) of the Secret in the cluster, or None when it is absent.
     lookup_other(secret, key): value of a key planned for another Secret (for derived templates and
     moved keys).
@@ -157,7 +159,7 @@ def plan_secret(spec, current, update_supplied=False, lookup_other=None):
                 data[name] = generate(kind, key.get("length"))
                 report["generated"].append(name)
         elif supplied is not None and supplied != stored:
-            if not update_supplied:
+            if not update_supplied and not key.get("follow"):
                 report["mismatched"].append(name)
                 continue
             data[name] = supplied
@@ -184,7 +186,11 @@ def plan_secret(spec, current, update_supplied=False, lookup_other=None):
         elif name not in report["moved"]:
             report["unchanged"].append(name)
 
-    for name in spec.get("removed_keys") or []:
+    removed = list(spec.get("removed_keys") or [])
+    if spec.get("exclusive"):  # the Secret holds what the spec declares, nothing else
+        managed = set(key["name"] for key in spec.get("keys") or []) | set(d["name"] for d in spec.get("derived") or [])
+        removed += sorted(name for name in data if name not in managed)
+    for name in removed:
         if name in data:
             del data[name]
             report["removed"].append(name)

@@ -75,6 +75,13 @@ options:
                 masked, so that it does not turn into C(********) wherever it appears in messages.
               - Mutually exclusive with O(secrets[].keys[].value).
             type: str
+          follow:
+            description:
+              - A supplied value that differs from the stored one replaces it (reported as updated), as
+                with O(update_supplied) for this key alone. For settings kept in a Secret, such as a
+                connection URI, rather than credentials generated or adopted once.
+            type: bool
+            default: false
           variable:
             description:
               - The name of the variable the value comes from (for example C(airflow_admin_password)), for
@@ -124,6 +131,12 @@ options:
         type: list
         elements: str
         default: []
+      exclusive:
+        description:
+          - Remove every key of the Secret that O(secrets[].keys) and O(secrets[].derived) do not name.
+          - A Secret that would hold no key is not created.
+        type: bool
+        default: false
       labels:
         description: Labels set on the Secret (existing labels are kept).
         type: dict
@@ -383,6 +396,7 @@ def main():
         rotate=dict(type="bool", default=False),
         prune=dict(type="bool", default=False),
         moved_from=dict(type="str"),
+        follow=dict(type="bool", default=False),
     )
     argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
     argument_spec.update(
@@ -395,6 +409,7 @@ def main():
                 template=dict(type="str", required=True),
             )),
             removed_keys=dict(type="list", elements="str", default=[], no_log=False),
+            exclusive=dict(type="bool", default=False),
             labels=dict(type="dict", default={}),
         )),
         update_supplied=dict(type="bool", default=False),
@@ -452,6 +467,8 @@ def main():
             revisions.pop(key, None)
         stale_labels = obj is not None and any((meta(obj).get("labels") or {}).get(k) != v for k, v in labels.items())
         must_write = obj is None or data != current[name] or stale_labels or revisions != revisions_of(obj)
+        if obj is None and not data:
+            must_write = False  # nothing to hold: not created (an exclusive Secret whose keys all went)
         diff_before[name], diff_after[name] = key_states(current[name], data)
         if must_write and not module.check_mode:
             obj = write_secret(module, api, name, obj, data, labels, revisions)

@@ -52,6 +52,10 @@ def test_good_input_has_no_errors():
     ("airflow_config", "parallelism=3", "mapping of sections"),
     ("airflow_config", {"core": "parallelism=3"}, "mapping of sections"),
     ("airflow_worker_extra_env", "A=1", "mapping"),
+    ("airflow_extra_secret_env", {"MY VAR": "x"}, "not a valid environment variable name"),
+    ("airflow_extra_secret_env", {"AIRFLOW_CONN_X": {"host": "h"}}, "single value, not a mapping"),
+    ("airflow_extra_env_from", [{"secret": "a", "config_map": "b"}], "exactly one of secret or config_map"),
+    ("airflow_extra_env_from", [{"secret": "Not_A_Name"}], "Kubernetes name"),
     ("airflow_tolerations", "all", "list"),
 ])
 def test_each_bad_value_is_named(name, value, words):

@@ -190,3 +190,25 @@ def test_a_key_moves_only_to_an_earlier_secret():
     with pytest.raises(PlanError) as err:
         plan_all(list(reversed(MOVE_SPECS)), {})
     assert "moved_from airflow-secrets must be a later Secret" in str(err.value)
+
+
+EXTRA_ENV = {"name": "airflow-extra-env", "exclusive": True, "keys": [
+    {"name": "AIRFLOW_CONN_WAREHOUSE", "kind": "value", "value": "postgres://u:new@h/db", "follow": True},
+    {"name": "TOKEN", "kind": "value", "value": "t1", "follow": True}]}
+
+
+def test_a_followed_key_takes_the_new_supplied_value_and_an_exclusive_secret_drops_undeclared_keys():
+    stored = {"AIRFLOW_CONN_WAREHOUSE": "postgres://u:old@h/db", "TOKEN": "t1", "GONE": "x"}
+    data, report = plan_secret(EXTRA_ENV, stored)
+    assert data == {"AIRFLOW_CONN_WAREHOUSE": "postgres://u:new@h/db", "TOKEN": "t1"}
+    assert report["updated"] == ["AIRFLOW_CONN_WAREHOUSE"] and report["removed"] == ["GONE"]
+    assert report["unchanged"] == ["TOKEN"]
+    assert plan_secret(EXTRA_ENV, data)[1]["updated"] == []
+
+
+def test_without_follow_a_different_supplied_value_still_fails():
+    spec = dict(EXTRA_ENV, keys=[dict(EXTRA_ENV["keys"][0], follow=False)])
+    with pytest.raises(PlanError) as caught:
+        plan_secret(spec, {"AIRFLOW_CONN_WAREHOUSE": "postgres://u:old@h/db"})
+    assert "postgres://u:old" not in str(caught.value) and "postgres://u:new" not in str(caught.value)
+    assert "AIRFLOW_CONN_WAREHOUSE" in str(caught.value)

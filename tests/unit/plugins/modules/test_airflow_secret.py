@@ -688,3 +688,17 @@ def test_a_key_moves_to_its_own_secret_with_its_value_and_the_old_one_drops_it(a
     assert_no_value(result, values_in(api) | {"ab" * 32})
     again = ok(specs)
     assert again["changed"] is False
+
+
+def test_an_exclusive_secret_follows_the_supplied_values_and_is_not_created_empty(api):
+    extra = {"name": "airflow-extra-env", "exclusive": True,
+             "keys": [{"name": "TOKEN", "kind": "value", "value": "token-one-never-shown", "follow": True}]}
+    empty = dict(extra, keys=[])
+    assert ok([empty])["changed"] is False and api.writes() == 0   # nothing to hold: no Secret
+    ok([extra])
+    changed = ok([dict(extra, keys=[dict(extra["keys"][0], value="token-two-never-shown")])])
+    assert changed["secrets"]["airflow-extra-env"]["updated"] == ["TOKEN"]
+    assert api.values("airflow-extra-env") == {"TOKEN": "token-two-never-shown"}
+    assert_no_value(changed, ["token-one-never-shown", "token-two-never-shown"])
+    emptied = ok([empty])
+    assert emptied["secrets"]["airflow-extra-env"]["removed"] == ["TOKEN"] and api.values("airflow-extra-env") == {}
