@@ -143,3 +143,14 @@ def test_a_context_that_does_not_exist_is_named(k8s, before):
     returncode, output = run_site({"airflow_kube_context": "no-such-context"})
     assert returncode != 0 and "no-such-context" in output, output[-2000:]
     assert namespace_snapshot(k8s) == before
+
+
+def test_a_scheduler_scaled_to_zero_is_allowed_and_said(k8s):
+    # maintenance is a real use: allowed, but the run's last line says nothing will be scheduled
+    # (check mode: the server dry-runs the scale-down, the deployment keeps its scheduler)
+    before = namespace_snapshot(k8s)
+    run = run_playbook("site.yml", "--check", "-e", "airflow_scheduler_replicas=0", timeout=300)
+    assert run.returncode == 0, run.output[-2000:]
+    assert "no scheduler: no task will be scheduled until airflow_scheduler_replicas > 0" in run.output
+    assert namespace_snapshot(k8s) == before
+    assert "no scheduler: no task" not in run_playbook("site.yml", "--check", timeout=300).output
