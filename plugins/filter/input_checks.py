@@ -204,6 +204,18 @@ def _env_from(name, value):
     return errors
 
 
+def _ca_bundle(name, value):
+    if not isinstance(value, dict):
+        return ["%s: must be a mapping: {pem: TEXT} or {config_map: NAME, key: KEY}" % name]
+    if value.get("pem") and value.get("config_map"):
+        return ["%s: give pem or config_map, not both" % name]
+    if value.get("pem") and "-----BEGIN CERTIFICATE-----" not in str(value["pem"]):
+        return ["%s.pem: no PEM certificate in it (-----BEGIN CERTIFICATE-----)" % name]
+    if value.get("config_map"):
+        return _object_name("%s.config_map" % name, value["config_map"])
+    return []
+
+
 def _sequence(name, value):
     return [] if isinstance(value, list) else ["%s: must be a list" % name]
 
@@ -222,6 +234,7 @@ RULES = (
     (re.compile(r"^airflow_config$"), _sections),
     (re.compile(r"_(extra_env|extra_secret_env)$"), _env),
     (re.compile(r"^airflow_extra_env_from$"), _env_from),
+    (re.compile(r"^airflow_ca_bundle$"), _ca_bundle),
     (re.compile(r"_(node_selector|affinity|annotations)$"), _mapping),
     (re.compile(r"_tolerations$"), _sequence),
 )

@@ -99,3 +99,32 @@ def test_a_wrong_shape_is_refused_naming_the_variable(tmp_path):
     assert run.returncode != 0
     assert "extra_containers" in run.output and "airflow_pod_extras" in run.output, run.output[-2000:]
     assert not list((tmp_path / "m").glob("*.yaml"))
+
+
+def test_a_ca_bundle_reaches_every_airflow_container(tmp_path, plain_render):
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+    variables = tmp_path / "ca.json"
+    variables.write_text(json.dumps({"airflow_ca_bundle": {"pem": pem}}))
+    out = tmp_path / "m"
+    render_site(out, "kind", "-e", "@%s" % variables)
+    bundle = yaml.safe_load(next(out.glob("*-configmap-airflow-ca-bundle.yaml")).read_text())
+    assert bundle["data"] == {"ca.crt": pem}
+    settings = yaml.safe_load(next(out.glob("*-configmap-airflow-config.yaml")).read_text())["data"]
+    assert settings["SSL_CERT_FILE"] == settings["REQUESTS_CA_BUNDLE"] == "/etc/ssl/airflow-ca/ca.crt"
+    plain = pods(plain_render("kind")[0])
+    mount = {"name": "ca-bundle", "mountPath": "/etc/ssl/airflow-ca", "readOnly": True}
+    for key, (obj, spec, meta) in pods(out).items():
+        if meta["labels"].get("app.kubernetes.io/name") != "airflow":
+            assert (obj, spec, meta) == plain[key], key
+            continue
+        assert {"name": "ca-bundle", "configMap": {"name": "airflow-ca-bundle", "items": [{"key": "ca.crt", "path": "ca.crt"}]}} in spec["volumes"]
+        for container in spec["containers"][:1] + spec.get("initContainers", []):
+            assert mount in container["volumeMounts"], (key, container["name"])
+
+    # a ConfigMap of the user's instead: none of ours, theirs is mounted
+    variables.write_text(json.dumps({"airflow_ca_bundle": {"config_map": "corporate-ca", "key": "bundle.pem"}}))
+    out = tmp_path / "m2"
+    render_site(out, "kind", "-e", "@%s" % variables)
+    assert not list(out.glob("*-configmap-airflow-ca-bundle.yaml"))
+    spec = pods(out)[("Deployment", "airflow-scheduler")][1]
+    assert {"name": "ca-bundle", "configMap": {"name": "corporate-ca", "items": [{"key": "bundle.pem", "path": "ca.crt"}]}} in spec["volumes"]

@@ -56,6 +56,8 @@ def test_good_input_has_no_errors():
     ("airflow_extra_secret_env", {"AIRFLOW_CONN_X": {"host": "h"}}, "single value, not a mapping"),
     ("airflow_extra_env_from", [{"secret": "a", "config_map": "b"}], "exactly one of secret or config_map"),
     ("airflow_extra_env_from", [{"secret": "Not_A_Name"}], "Kubernetes name"),
+    ("airflow_ca_bundle", {"pem": "/etc/ssl/certs/ca.crt"}, "no PEM certificate"),
+    ("airflow_ca_bundle", {"pem": "-----BEGIN CERTIFICATE-----", "config_map": "ca"}, "not both"),
     ("airflow_tolerations", "all", "list"),
 ])
 def test_each_bad_value_is_named(name, value, words):

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""airflow_ca_bundle on the cluster: an HTTPS server in the namespace whose certificate is signed by
+a CA this test generates. Without the bundle a worker refuses it (certificate verify failed); with
+the bundle a DAG task fetches it with requests and with the standard library's default context,
+both verifying; back to the inventory, the pods trust the image's store again."""
+
+import datetime
+import json
+import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from helpers import NAMESPACE, REPO, converge_with, kubectl, playbook_ok
+
+HERE = REPO / "tests" / "integration"
+SERVER = "flujo-tls"
+FETCH = ("import requests, sys\ntry:\n    print(requests.get('https://%s:8443/', timeout=10).text)\n"
+         "except requests.exceptions.SSLError as exc:\n    print('SSLError', exc)\n    sys.exit(3)\n" % SERVER)
+
+
+def pem(obj):
+    if isinstance(obj, x509.Certificate):
+        return obj.public_bytes(serialization.Encoding.PEM).decode()
+    return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def certificates():
+    """A CA, and a server certificate it signed for the Service's names."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "flujo test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    names = [SERVER, "%s.%s.svc" % (SERVER, NAMESPACE), "%s.%s.svc.cluster.local" % (SERVER, NAMESPACE)]
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SERVER)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return pem(ca), pem(cert), pem(key)
+
+
+def https_server(image, cert, key):
+    """A Secret, a Deployment serving HTTPS on 8443 with Python's http.server, and its Service."""
+    labels = {"app.kubernetes.io/name": SERVER}
+    server = ("import http.server, ssl\n"
+              "class H(http.server.BaseHTTPRequestHandler):\n"
+              "    def do_GET(self):\n"
+              "        self.send_response(200); self.end_headers(); self.wfile.write(b'hello over verified TLS')\n"
+              "s = http.server.HTTPServer(('0.0.0.0', 8443), H)\n"
+              "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('/tls/tls.crt', '/tls/tls.key')\n"
+              "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+              "s.serve_forever()\n")
+    return [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SERVER}, "type": "kubernetes.io/tls",
+         "stringData": {"tls.crt": cert, "tls.key": key}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": SERVER, "labels": labels},
+         "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
+             "containers": [{"name": "https", "image": image, "imagePullPolicy": "IfNotPresent",
+                             "command": ["python", "-c", server], "ports": [{"containerPort": 8443}],
+                             "readinessProbe": {"tcpSocket": {"port": 8443}, "periodSeconds": 1},
+                             "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": True}]}],
+             "volumes": [{"name": "tls", "secret": {"secretName": SERVER}}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": SERVER},
+         "spec": {"selector": labels, "ports": [{"port": 8443, "targetPort": 8443}]}},
+    ]
+
+
+def fetch_in_worker():
+    return kubectl("exec", "statefulset/airflow-worker", "-c", "worker", "--", "python", "-c", FETCH, check=False)
+
+
+def test_a_task_verifies_an_https_server_signed_by_the_bundle(api, tmp_path):
+    ca, cert, key = certificates()
+    image = json.loads(kubectl("get", "statefulset/airflow-worker", "-o", "json").stdout)["spec"]["template"]["spec"][
+        "containers"][0]["image"]
+    kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": https_server(image, cert, key)}))
+    try:
+        kubectl("rollout", "status", "deployment/%s" % SERVER, "--timeout=180s")
+        refused = fetch_in_worker()
+        assert refused.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in refused.stdout, refused.stdout + refused.stderr
+
+        converge_with(tmp_path, airflow_ca_bundle={"pem": ca})
+        trusted = fetch_in_worker()
+        assert trusted.returncode == 0 and "hello over verified TLS" in trusted.stdout, trusted.stdout + trusted.stderr
+        playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (HERE / "dags_ca"))
+        deadline = time.time() + 180
+        while "flujo_ca_check" not in [d["dag_id"] for d in api.call("GET", "/api/v2/dags?limit=100")["dags"]]:
+            assert time.time() < deadline, "flujo_ca_check was not parsed"
+            time.sleep(2)
+        run_path = api.trigger("flujo_ca_check")
+        assert api.wait(run_path, timeout=300) == "success"
+    finally:
+        converge_with(tmp_path)   # back to the inventory: no bundle
+        kubectl("delete", "deployment,service,secret", SERVER, "--ignore-not-found")
+    assert fetch_in_worker().returncode == 3   # the image's own trust store again
