@@ -134,7 +134,7 @@ options:
       exclusive:
         description:
           - Remove every key of the Secret that O(secrets[].keys) and O(secrets[].derived) do not name.
-          - A Secret that would hold no key is not created.
+          - Such a Secret is not created while it would hold no key (others are, even empty).
         type: bool
         default: false
       labels:
@@ -467,8 +467,8 @@ def main():
             revisions.pop(key, None)
         stale_labels = obj is not None and any((meta(obj).get("labels") or {}).get(k) != v for k, v in labels.items())
         must_write = obj is None or data != current[name] or stale_labels or revisions != revisions_of(obj)
-        if obj is None and not data:
-            must_write = False  # nothing to hold: not created (an exclusive Secret whose keys all went)
+        if obj is None and not data and spec["exclusive"]:
+            must_write = False  # an exclusive Secret with nothing to hold is not created
         diff_before[name], diff_after[name] = key_states(current[name], data)
         if must_write and not module.check_mode:
             obj = write_secret(module, api, name, obj, data, labels, revisions)

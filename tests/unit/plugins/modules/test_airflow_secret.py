@@ -702,3 +702,9 @@ def test_an_exclusive_secret_follows_the_supplied_values_and_is_not_created_empt
     assert_no_value(changed, ["token-one-never-shown", "token-two-never-shown"])
     emptied = ok([empty])
     assert emptied["secrets"]["airflow-extra-env"]["removed"] == ["TOKEN"] and api.values("airflow-extra-env") == {}
+
+
+def test_a_secret_that_is_not_exclusive_is_created_even_empty(api):
+    # airflow-users without declared users: created empty, as pods and later runs expect it
+    result = ok([{"name": "airflow-users", "keys": []}])
+    assert result["secrets"]["airflow-users"]["created"] is True and api.values("airflow-users") == {}
