@@ -101,5 +101,6 @@ def test_a_task_verifies_an_https_server_signed_by_the_bundle(api, tmp_path):
         assert api.wait(run_path, timeout=300) == "success"
     finally:
         converge_with(tmp_path)   # back to the inventory: no bundle
+        untrusted = fetch_in_worker()
         kubectl("delete", "deployment,service,secret", SERVER, "--ignore-not-found")
-    assert fetch_in_worker().returncode == 3   # the image's own trust store again
+    assert untrusted.returncode == 3, untrusted.stdout + untrusted.stderr   # the image's own trust store again
