@@ -17,6 +17,7 @@ import json
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as core_client
     from kubernetes.client.rest import ApiException
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 except ImportError:
     core_client = None  # the module fails with missing_required_lib("kubernetes") first
 
@@ -36,6 +37,16 @@ STATIC_KINDS = {
     ("networking.k8s.io/v1", "Ingress"): ("ingresses", True),
     ("policy/v1", "PodDisruptionBudget"): ("poddisruptionbudgets", True),
 }
+
+
+def connect(module):
+    """An Api for module (an AnsibleK8SModule), or the module fails saying why it has no client."""
+    try:
+        return Api(build_api_client(module))
+    except CoreException as exc:
+        module.fail_from_exception(exc)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="Could not create API client: %s" % exc)
 
 
 class ApiError(Exception):

@@ -181,10 +181,9 @@ import base64
 import copy
 import time
 
-from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import Api, ApiError, build_api_client
+from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import ApiError, connect
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 HIDDEN = "VALUE_HIDDEN"
 WAITED_KINDS = ("Deployment", "StatefulSet", "Job")
@@ -492,12 +491,7 @@ def main():
     for index, obj in enumerate(manifests):
         if not obj.get("apiVersion") or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
             module.fail_json(msg="manifests[%d]: apiVersion, kind and metadata.name are required" % index)
-    try:
-        api = Api(build_api_client(module))
-    except CoreException as exc:
-        module.fail_from_exception(exc)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="Could not create API client: %s" % exc)
+    api = connect(module)
 
     for phase in phases:
         phase["manifests"] = phase["manifests"] + [obj for obj in phase["if_served"] or [] if served(module, api, obj)]

@@ -69,10 +69,9 @@ resources:
 
 import copy
 
-from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import Api, ApiError, build_api_client
+from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import ApiError, connect
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 
 def main():
@@ -85,12 +84,7 @@ def main():
     )
     module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    try:
-        api = Api(build_api_client(module))
-    except CoreException as exc:
-        module.fail_from_exception(exc)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="Could not create API client: %s" % exc)
+    api = connect(module)
     query = {"labelSelector": ",".join(params["label_selectors"])} if params["label_selectors"] else {}
     try:
         listed = api.request("GET", api.path(params["api_version"], params["kind"], params["namespace"]), query=query)

@@ -19,9 +19,8 @@ DECOY = {
 }
 
 
-def test_k8s_auth_kubeconfig_alone_reaches_every_task(tmp_path, monkeypatch):
-    # the cluster's kubeconfig as its own file, and a ~/.kube/config that points nowhere: a task
-    # that ignored K8S_AUTH_KUBECONFIG would go to the decoy and fail
+def kubeconfigs(tmp_path, monkeypatch):
+    """The cluster's kubeconfig as a file of its own, and a HOME whose ~/.kube/config is the decoy."""
     real = tmp_path / "real-kubeconfig"
     view = ["kubectl", "config", "view", "--raw", "--minify", "--flatten"] + (["--context", CONTEXT] if CONTEXT else [])
     real.write_text(subprocess.run(view, check=True, capture_output=True, text=True).stdout)
@@ -29,6 +28,13 @@ def test_k8s_auth_kubeconfig_alone_reaches_every_task(tmp_path, monkeypatch):
     (home / ".kube").mkdir(parents=True)
     (home / ".kube" / "config").write_text(yaml.safe_dump(DECOY))
     monkeypatch.setenv("HOME", str(home))
+    return real, home
+
+
+def test_k8s_auth_kubeconfig_alone_reaches_every_task(tmp_path, monkeypatch):
+    # the cluster's kubeconfig as its own file, and a ~/.kube/config that points nowhere: a task
+    # that ignored K8S_AUTH_KUBECONFIG would go to the decoy and fail
+    real, home = kubeconfigs(tmp_path, monkeypatch)
     monkeypatch.setenv("K8S_AUTH_KUBECONFIG", str(real))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("K8S_AUTH_CONTEXT", raising=False)
@@ -49,13 +55,7 @@ def test_k8s_auth_kubeconfig_alone_reaches_every_task(tmp_path, monkeypatch):
 
 def test_kubeconfig_alone_reaches_every_task(tmp_path, monkeypatch):
     # the variable kubectl users set: the preflight's check and every task read the same file
-    real = tmp_path / "real-kubeconfig"
-    view = ["kubectl", "config", "view", "--raw", "--minify", "--flatten"] + (["--context", CONTEXT] if CONTEXT else [])
-    real.write_text(subprocess.run(view, check=True, capture_output=True, text=True).stdout)
-    home = tmp_path / "home"
-    (home / ".kube").mkdir(parents=True)
-    (home / ".kube" / "config").write_text(yaml.safe_dump(DECOY))
-    monkeypatch.setenv("HOME", str(home))
+    real, home = kubeconfigs(tmp_path, monkeypatch)
     monkeypatch.setenv("KUBECONFIG", str(real))
     for name in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_CONTEXT"):
         monkeypatch.delenv(name, raising=False)

@@ -126,24 +126,31 @@ def no_ambient_config(monkeypatch, tmp_path):
     isolate(monkeypatch, tmp_path)
 
 
-@pytest.fixture
-def cluster(monkeypatch):
-    """A real ApiClient (token auth from K8S_AUTH_* as kubernetes.core reads it) over the fake server."""
+def fake_cluster(monkeypatch):
+    """A FakeCluster behind a real ApiClient (token auth from K8S_AUTH_* as kubernetes.core reads it):
+    what every module built on _k8s_api.connect talks to in these tests."""
     fake = FakeCluster()
     monkeypatch.setenv("K8S_AUTH_HOST", "https://api.invalid:6443")
     monkeypatch.setenv("K8S_AUTH_API_KEY", "token-of-the-test")
-    real_build = _k8s_api.build_api_client
 
     def build(module):
-        api_client = real_build(module)
+        api_client = fake_cluster.real_build(module)
         assert api_client.configuration.host == "https://api.invalid:6443"
         monkeypatch.setattr(api_client.rest_client.pool_manager, "request", fake.request)
         fake.api_client = api_client
         return api_client
 
-    monkeypatch.setattr(airflow_apply, "build_api_client", build)
-    monkeypatch.setattr(airflow_apply.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(_k8s_api, "build_api_client", build)
     return fake
+
+
+fake_cluster.real_build = _k8s_api.build_api_client
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    monkeypatch.setattr(airflow_apply.time, "sleep", lambda seconds: None)
+    return fake_cluster(monkeypatch)
 
 
 def namespace():
@@ -325,12 +332,14 @@ def test_an_unreachable_cluster_is_said_so(cluster, monkeypatch):
         raise ConnectionRefusedError(111, "Connection refused")
     built = []
 
+    previous = _k8s_api.build_api_client
+
     def build(module):
-        api_client = _k8s_api.build_api_client(module)
+        api_client = previous(module)
         monkeypatch.setattr(api_client.rest_client.pool_manager, "request", refuse)
         built.append(api_client)
         return api_client
-    monkeypatch.setattr(airflow_apply, "build_api_client", build)
+    monkeypatch.setattr(_k8s_api, "build_api_client", build)
     out = failed([namespace()])
     assert out.result["msg"].startswith("Cannot read Namespace %s: cluster unreachable (ConnectionRefusedError)" % NS)
 
@@ -530,11 +539,13 @@ def test_an_unreachable_cluster_in_check_mode_names_the_address(cluster, monkeyp
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError(111, "Connection refused to 127.0.0.1")
 
+    previous = _k8s_api.build_api_client
+
     def build(module):
-        api_client = _k8s_api.build_api_client(module)
+        api_client = previous(module)
         monkeypatch.setattr(api_client.rest_client.pool_manager, "request", refuse)
         return api_client
-    monkeypatch.setattr(airflow_apply, "build_api_client", build)
+    monkeypatch.setattr(_k8s_api, "build_api_client", build)
     out = failed([namespace(), configmap()], check=True)
     assert out.result["msg"] == (
         "Cannot read Namespace %s: cluster unreachable (ConnectionRefusedError): [Errno 111] Connection refused to 127.0.0.1" % NS)

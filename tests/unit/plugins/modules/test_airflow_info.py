@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.flujo.airflow.plugins.module_utils import _k8s_api
 from ansible_collections.flujo.airflow.plugins.modules import airflow_info
 from ansible_collections.flujo.airflow.tests.unit.plugins.modules.module_harness import did_fail, isolate, run_module, succeeded
-from ansible_collections.flujo.airflow.tests.unit.plugins.modules.test_airflow_apply import NS, FakeCluster
+from ansible_collections.flujo.airflow.tests.unit.plugins.modules.test_airflow_apply import NS, fake_cluster
 
 POD = "/api/v1/namespaces/%s/pods/%s"
 
@@ -24,17 +24,8 @@ def no_ambient_config(monkeypatch, tmp_path):
 
 @pytest.fixture
 def cluster(monkeypatch):
-    fake = FakeCluster()
-    monkeypatch.setenv("K8S_AUTH_HOST", "https://api.invalid:6443")
-    monkeypatch.setenv("K8S_AUTH_API_KEY", "token-of-the-test")
-    real_build = _k8s_api.build_api_client
-
-    def build(module):
-        api_client = real_build(module)
-        monkeypatch.setattr(api_client.rest_client.pool_manager, "request", fake.request)
-        return api_client
-
-    monkeypatch.setattr(airflow_info, "build_api_client", build)
+    """The apply tests' fake API server, with a namespace and two pods in it."""
+    fake = fake_cluster(monkeypatch)
     fake.put("/api/v1/namespaces/%s" % NS, {"metadata": {"name": NS}})
     for name in ("scheduler-1", "worker-0"):
         fake.put(POD % (NS, name), {"metadata": {"name": name, "labels": {"app.kubernetes.io/name": "airflow"}}})
@@ -56,7 +47,7 @@ def test_a_namespace_that_does_not_exist_has_nothing(cluster):
 
 def test_an_unreachable_cluster_is_named(monkeypatch, cluster):
     monkeypatch.setenv("K8S_AUTH_HOST", "https://127.0.0.1:1")
-    monkeypatch.setattr(airflow_info, "build_api_client", _k8s_api.build_api_client)
+    monkeypatch.setattr(_k8s_api, "build_api_client", fake_cluster.real_build)
     out = did_fail(run_module(airflow_info.main, dict(kind="Pod", namespace=NS)))
     assert out.result["msg"].startswith("Cannot list the Pods of namespace %s: cluster unreachable" % NS)
     assert "127.0.0.1" in out.result["msg"]
