@@ -294,25 +294,13 @@ import copy
 import hashlib
 import json
 
-from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import Api, ApiError, build_api_client
+from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import ApiError, connect
 from ansible_collections.flujo.airflow.plugins.module_utils._secret_plan import (
     PlanError, all_values, check_all_supplied, key_states, plan_all)
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 REVISIONS_ANNOTATION = "flujo.airflow/key-revisions"
-
-
-def secrets_api(module):
-    """Raw API requests over the client configuration of kubernetes.core (its options, K8S_AUTH_*
-    variables, precedence); no dynamic client, no CoreV1Api (whose import alone takes seconds)."""
-    try:
-        return Api(build_api_client(module))
-    except CoreException as exc:
-        module.fail_from_exception(exc)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="Could not create API client: %s" % exc)
 
 
 def secret_path(module, name=None):
@@ -439,7 +427,7 @@ def main():
     except PlanError as exc:
         module.fail_json(msg=str(exc))
 
-    api = secrets_api(module)
+    api = connect(module)  # kubernetes.core's client configuration, without its dynamic client
     existing = dict((spec["name"], read_secret(module, api, spec["name"])) for spec in specs)
     current = dict((name, decode(obj) if obj is not None else None) for name, obj in existing.items())
     for name, data in current.items():

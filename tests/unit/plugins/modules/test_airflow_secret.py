@@ -163,7 +163,7 @@ def _serve(monkeypatch, fake, seen=None):
             seen["configuration"], seen["api_client"] = api_client.configuration, api_client
         return api_client
 
-    monkeypatch.setattr(airflow_secret, "build_api_client", build)
+    monkeypatch.setattr(_k8s_api, "build_api_client", build)
 
 
 @pytest.fixture
