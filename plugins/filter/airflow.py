@@ -117,6 +117,30 @@ def env_from_refs(entries):
             for entry in entries or []]
 
 
+WORKER_POOL_LABEL = "flujo.airflow/worker-pool"
+
+
+def worker_pool(pool, base):
+    """The workload of one entry of airflow_worker_pools: the default worker's (base) under the name
+    <base name>-<pool name>, listening on the pool's queues, with the pool's own sizing where given."""
+    name = "%s-%s" % (base["name"], pool["name"])
+    workload = dict(base.items())   # resolved values, no copy of the template context behind them
+    workload.update(name=name, component="%s-%s" % (base["component"], pool["name"]), extras=base["component"],
+                    container=base.get("container", base["component"]),
+                    labels={WORKER_POOL_LABEL: pool["name"]},
+                    command=list(base["command"]) + ["--queues", ",".join(pool["queues"])])
+    workload["spec"] = dict(base["spec"], replicas=int(pool.get("replicas", 1)), serviceName=name)
+    for key in ("resources", "node_selector", "tolerations", "affinity"):
+        if pool.get(key) is not None:
+            workload[key] = pool[key]
+    if pool.get("concurrency") is not None:
+        workload["env"] = [dict(entry, value=str(pool["concurrency"])) if entry["name"] == "AIRFLOW__CELERY__WORKER_CONCURRENCY"
+                           else entry for entry in workload["env"]]
+    workload["env"] = workload["env"] + [{"name": key, "value": _as_airflow_string(value)}
+                                         for key, value in sorted((pool.get("extra_env") or {}).items())]
+    return workload
+
+
 class FilterModule(object):
     def filters(self):
         return {"config_env": config_env, "string_values": string_values, "short_hash": short_hash,
@@ -124,4 +148,4 @@ class FilterModule(object):
                 "secret_restore_spec": secret_restore_spec, "image_ref": image_ref,
                 "image_pull_policy": image_pull_policy, "fab_user": fab_user,
                 "user_secret_keys": user_secret_keys, "extra_env_keys": extra_env_keys,
-                "env_from_refs": env_from_refs}
+                "env_from_refs": env_from_refs, "worker_pool": worker_pool}

@@ -216,6 +216,75 @@ def _ca_bundle(name, value):
     return []
 
 
+REMOTE_LOGGING_KEYS = ("enabled", "base_log_folder", "endpoint_url", "region", "access_key_id", "secret_access_key",
+                       "connection_id", "delete_local_logs")
+S3_FOLDER = re.compile(r"^s3://(?P<bucket>[^/]*)(/.*)?$")
+S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+CONN_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _remote_logging(name, value):
+    """Checked when enabled: the folder is an S3 URL with a bucket name, the keys come in pairs. The
+    keys' values are never named in a message."""
+    if not isinstance(value, dict):
+        return ["%s: must be a mapping, e.g. {enabled: true, base_log_folder: s3://BUCKET/PREFIX}" % name]
+    errors = ["%s.%s: no such setting%s" % (name, key, _suggest(str(key), REMOTE_LOGGING_KEYS))
+              for key in sorted(value, key=str) if key not in REMOTE_LOGGING_KEYS]
+    if not _true(value.get("enabled", False)):
+        return errors
+    folder = S3_FOLDER.match(str(value.get("base_log_folder") or ""))
+    if not folder:
+        errors.append("%s.base_log_folder: must be s3://BUCKET or s3://BUCKET/PREFIX when %s.enabled is true, got %r"
+                      % (name, name, value.get("base_log_folder")))
+    elif not S3_BUCKET.match(folder.group("bucket")):
+        errors.append("%s.base_log_folder: %r is not a bucket name (3-63 lower-case letters, digits, dots, hyphens)"
+                      % (name, folder.group("bucket")))
+    if value.get("endpoint_url"):
+        errors.extend(_url(name + ".endpoint_url", value["endpoint_url"]))
+    if bool(value.get("access_key_id")) != bool(value.get("secret_access_key")):
+        errors.append("%s: give access_key_id and secret_access_key together, or neither (the pods' own identity)" % name)
+    if "connection_id" in value and not CONN_ID.match(str(value["connection_id"] or "")):
+        errors.append("%s.connection_id: %r is not a connection id here (letters, digits, _; a letter first)"
+                      % (name, value["connection_id"]))
+    return errors
+
+
+WORKER_POOL_KEYS = ("name", "queues", "replicas", "concurrency", "resources", "node_selector", "tolerations",
+                    "affinity", "extra_env")
+QUEUE = re.compile(r"^[A-Za-z0-9_.:@-]+$")
+
+
+def _worker_pools(name, value):
+    """Each pool: a name that makes valid object names (airflow-worker-NAME, its pods), at least one
+    queue, and the same checks as the default worker's settings."""
+    if not isinstance(value, list):
+        return ["%s: must be a list of pools, e.g. [{name: gpu, queues: [gpu]}]" % name]
+    errors, seen = [], set()
+    for index, pool in enumerate(value):
+        at = "%s[%d]" % (name, index)
+        if not isinstance(pool, dict):
+            errors.append("%s: must be a mapping with name and queues" % at)
+            continue
+        errors.extend("%s.%s: no such setting%s" % (at, key, _suggest(str(key), WORKER_POOL_KEYS))
+                      for key in sorted(pool, key=str) if key not in WORKER_POOL_KEYS)
+        pool_name = pool.get("name")
+        if not isinstance(pool_name, str) or len(pool_name) > 30 or not DNS_LABEL.match(pool_name):
+            errors.append("%s.name: %r is not a pool name (lower case letters, digits and '-', at most 30: "
+                          "it names the StatefulSet airflow-worker-NAME)" % (at, pool_name))
+        elif pool_name in seen:
+            errors.append("%s.name: %r names two pools" % (at, pool_name))
+        seen.add(pool_name)
+        queues = pool.get("queues")
+        if not isinstance(queues, list) or not queues or not all(isinstance(q, str) and QUEUE.match(q) for q in queues):
+            errors.append("%s.queues: must be a list of one or more queue names (no spaces or commas), got %r" % (at, queues))
+        checks = (("replicas", _count), ("concurrency", _positive), ("resources", _resources),
+                  ("node_selector", _mapping), ("affinity", _mapping), ("tolerations", _sequence), ("extra_env", _env))
+        for key, check in checks:
+            if pool.get(key) is not None:
+                errors.extend(check("%s.%s" % (at, key), pool[key]))
+    return errors
+
+
 def _sequence(name, value):
     return [] if isinstance(value, list) else ["%s: must be a list" % name]
 
@@ -235,6 +304,8 @@ RULES = (
     (re.compile(r"_(extra_env|extra_secret_env)$"), _env),
     (re.compile(r"^airflow_extra_env_from$"), _env_from),
     (re.compile(r"^airflow_ca_bundle$"), _ca_bundle),
+    (re.compile(r"^airflow_remote_logging$"), _remote_logging),
+    (re.compile(r"^airflow_worker_pools$"), _worker_pools),
     (re.compile(r"_(node_selector|affinity|annotations)$"), _mapping),
     (re.compile(r"_tolerations$"), _sequence),
 )
@@ -293,6 +364,28 @@ def _ingress(variables):
         return ["airflow_ingress.host: must be set when airflow_ingress.enabled is true "
                 "(the DNS name the Ingress answers for, e.g. airflow.example.com)"]
     return []
+
+
+def _http_route(variables):
+    """Attached to at least one Gateway (each named), valid host names, and the host of
+    airflow_base_url among them: the UI's links and redirects must reach the route."""
+    value = variables.get("airflow_http_route")
+    if not isinstance(value, dict) or not _true(value.get("enabled", False)):
+        return []
+    errors, refs, hostnames = [], value.get("parent_refs"), value.get("hostnames") or []
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, dict) and r.get("name") for r in refs):
+        errors.append("airflow_http_route.parent_refs: must list the Gateways the route attaches to, each with "
+                      "a name (e.g. [{name: public, namespace: gateways}]), got %r" % (refs,))
+    if not isinstance(hostnames, list):
+        return errors + ["airflow_http_route.hostnames: must be a list of host names"]
+    for host in hostnames:
+        if not isinstance(host, str) or not HOST_NAME.match(host.lower().replace("*.", "", 1)):
+            errors.append("airflow_http_route.hostnames: %r is not a host name" % (host,))
+    base_host = urlsplit(str(variables.get("airflow_base_url") or "")).hostname
+    if base_host and hostnames and base_host not in [str(h).lower() for h in hostnames]:
+        errors.append("airflow_http_route.hostnames: the host of airflow_base_url (%s) is not among them, so the "
+                      "UI's links would leave the route; add it, or change airflow_base_url" % base_host)
+    return errors
 
 
 def _version(variables):
@@ -372,7 +465,7 @@ def config_findings(config, reference, version="3.3.2"):
     return errors, warnings
 
 
-CROSS_CHECKS = (_datastores, _ingress, _version)
+CROSS_CHECKS = (_datastores, _ingress, _http_route, _version)
 
 
 def input_errors(variables, config_references=None):

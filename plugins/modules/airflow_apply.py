@@ -76,6 +76,15 @@ options:
         type: list
         elements: dict
         default: []
+      prune:
+        description:
+          - Kinds whose objects a setting names freely (a worker pool per list entry), each with
+            C(apiVersion), C(kind), C(label_selector) and C(namespace) (O(namespace) when none). The
+            objects of that kind the selector lists that the phase does not render are deleted (warm
+            shutdown for pods: deleted with their grace period). One list request per entry.
+        type: list
+        elements: dict
+        default: []
   concurrent_when_new:
     description:
       - When no Deployment or StatefulSet of the later phases exists yet (a new deployment), do not wait
@@ -324,6 +333,38 @@ def retired(module, api, phase, query):
     return objects
 
 
+def pruned(module, api, phase, query):
+    """Delete (or dry-run the deletion of) the objects O(phases[].prune) lists that the phase does not
+    render; their report entries."""
+    keep = {identity(obj) for obj in phase["manifests"]}
+    objects = []
+    for entry in phase["prune"] or []:
+        api_version, kind, selector = entry.get("apiVersion"), entry.get("kind"), entry.get("label_selector")
+        namespace = entry.get("namespace") or module.params["namespace"]
+        if not api_version or not kind or not selector:
+            module.fail_json(msg="phases[%s].prune: apiVersion, kind and label_selector are required, got %s" % (phase["name"], entry))
+        probe = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "", "namespace": namespace}}
+        try:
+            items = api.request("GET", api.path(api_version, kind, namespace), query={"labelSelector": selector})["items"]
+        except ApiError as exc:
+            if exc.status == 404:  # a kind the cluster does not serve, or no namespace yet: nothing to prune
+                continue
+            api_fail(module, "list", probe, exc)
+        for item in items:
+            name = item["metadata"]["name"]
+            if (kind, name, namespace) in keep:
+                continue
+            obj = dict(probe, metadata={"name": name, "namespace": namespace})
+            try:
+                api.request("DELETE", api.path(api_version, kind, namespace, name),
+                            query=dict(propagationPolicy="Background", **({"dryRun": "All"} if "dryRun" in query else {})))
+            except ApiError as exc:
+                if exc.status != 404:
+                    api_fail(module, "delete", obj, exc)
+            objects.append({"kind": kind, "name": name, "namespace": namespace, "action": "deleted", "phase": phase["name"]})
+    return objects
+
+
 def served(module, api, obj):
     """Whether the cluster serves the kind of obj (its group and version list it)."""
     try:
@@ -468,6 +509,7 @@ def main():
         wait_timeout=dict(type="int"),
         if_served=dict(type="list", elements="dict", default=[]),
         absent=dict(type="list", elements="dict", default=[]),
+        prune=dict(type="list", elements="dict", default=[]),
     )
     argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
     argument_spec.update(
@@ -484,7 +526,7 @@ def main():
     module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True,
                               mutually_exclusive=[("manifests", "phases")], required_one_of=[("manifests", "phases")])
     params = module.params
-    single = dict(name="apply", manifests=params["manifests"], wait=params["wait"], wait_timeout=None, if_served=[], absent=[])
+    single = dict(name="apply", manifests=params["manifests"], wait=params["wait"], wait_timeout=None, if_served=[], absent=[], prune=[])
     phases = params["phases"] or [single]
     manifests = [obj for phase in phases for obj in phase["manifests"] + (phase["if_served"] or [])]
     module._module.no_log_values.update(secret_values(manifests))
@@ -524,7 +566,7 @@ def main():
                 if phase["wait"] and kind in WAITED_KINDS:
                     pending_wait.append(after)
                     timeout = max(timeout, phase["wait_timeout"] or params["wait_timeout"])
-            objects += retired(module, api, phase, query)
+            objects += retired(module, api, phase, query) + pruned(module, api, phase, query)
             report += objects
             per_phase[phase["name"]] = {"changed": any(o["action"] != "unchanged" for o in objects), "objects": objects}
             # On a new deployment nothing of the later phases runs yet: nothing to protect by waiting

@@ -128,3 +128,33 @@ def test_a_ca_bundle_reaches_every_airflow_container(tmp_path, plain_render):
     assert not list(out.glob("*-configmap-airflow-ca-bundle.yaml"))
     spec = pods(out)[("Deployment", "airflow-scheduler")][1]
     assert {"name": "ca-bundle", "configMap": {"name": "corporate-ca", "items": [{"key": "bundle.pem", "path": "ca.crt"}]}} in spec["volumes"]
+
+
+def test_remote_logging_reaches_the_pods_that_write_or_read_logs_and_the_migration_checks_it(tmp_path, plain_render):
+    variables = tmp_path / "remote.json"
+    variables.write_text(json.dumps({"airflow_remote_logging": {
+        "enabled": True, "base_log_folder": "s3://airflow-logs/kind", "endpoint_url": "http://seaweedfs.s3:8333",
+        "access_key_id": "AKIAFLUJO", "secret_access_key": "not-in-any-manifest"}}))
+    out = tmp_path / "m"
+    render_site(out, "kind", "-e", "@%s" % variables)
+    assert "not-in-any-manifest" not in "".join(p.read_text() for p in out.glob("*.yaml"))
+    settings = yaml.safe_load(next(out.glob("*-configmap-airflow-config.yaml")).read_text())["data"]
+    assert {k: v for k, v in settings.items() if k.startswith("AIRFLOW__LOGGING__REMOTE")} == {
+        "AIRFLOW__LOGGING__REMOTE_LOGGING": "True", "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": "s3://airflow-logs/kind",
+        "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID": "flujo_remote_logs"}
+    connection = {"name": "AIRFLOW_CONN_FLUJO_REMOTE_LOGS", "valueFrom": {"secretKeyRef": {
+        "name": "airflow-remote-logging", "key": "AIRFLOW_CONN_FLUJO_REMOTE_LOGS"}}}
+    rendered, plain = pods(out), pods(plain_render("kind")[0])
+    takes = {name for (kind, name), (obj, spec, meta) in rendered.items()
+             if connection in spec["containers"][0].get("env", [])}
+    assert takes == {"airflow-api-server", "airflow-dag-processor", "airflow-triggerer", "airflow-worker", "airflow-migrate"}
+    for key in set(rendered) - {("Job", "airflow-migrate")}:
+        if key[1] not in takes:   # the scheduler, the CronJobs, PostgreSQL, Redis: the same pod (new config)
+            assert rendered[key][1] == plain[key][1], key
+    job, spec, _ = rendered[("Job", "airflow-migrate")]
+    check = [c for c in spec["initContainers"] if c["name"] == "check-remote-logging"]
+    assert len(check) == 1 and check[0]["command"][-2:] == ["s3://airflow-logs/kind", "flujo_remote_logs"]
+    assert connection in check[0]["env"]
+    assert [c["name"] for c in spec["initContainers"]] == ["wait-for-database", "check-remote-logging"]
+    assert job["spec"]["podFailurePolicy"]["rules"][0]["onExitCodes"] == {
+        "containerName": "check-remote-logging", "operator": "In", "values": [3]}

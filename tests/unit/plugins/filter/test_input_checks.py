@@ -59,11 +59,54 @@ def test_good_input_has_no_errors():
     ("airflow_ca_bundle", {"pem": "/etc/ssl/certs/ca.crt"}, "no PEM certificate"),
     ("airflow_ca_bundle", {"pem": "-----BEGIN CERTIFICATE-----", "config_map": "ca"}, "not both"),
     ("airflow_tolerations", "all", "list"),
+    ("airflow_remote_logging", "s3://logs", "must be a mapping"),
+    ("airflow_remote_logging", {"enabled": True}, "must be s3://BUCKET"),
+    ("airflow_remote_logging", {"enabled": True, "base_log_folder": "logs/airflow"}, "must be s3://BUCKET"),
+    ("airflow_remote_logging", {"enabled": True, "base_log_folder": "s3://Logs_Bucket/x"}, "not a bucket name"),
+    ("airflow_remote_logging", {"enabled": True, "base_log_folder": "s3://logs", "endpoint_url": "seaweed:8333"},
+     "http(s) URL"),
+    ("airflow_remote_logging", {"enabled": True, "base_log_folder": "s3://logs", "access_key_id": "AKIA"},
+     "together, or neither"),
+    ("airflow_remote_logging", {"enabled": True, "base_log_folder": "s3://logs", "connection_id": "my-logs"},
+     "not a connection id"),
+    ("airflow_remote_logging", {"enabled": False, "bucket": "logs"}, "no such setting"),
+    ("airflow_worker_pools", {"name": "gpu"}, "must be a list"),
+    ("airflow_worker_pools", [{"name": "GPU", "queues": ["gpu"]}], "not a pool name"),
+    ("airflow_worker_pools", [{"name": "gpu", "queues": "gpu"}], "queues: must be a list"),
+    ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu,io"]}], "queues: must be a list"),
+    ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"]}, {"name": "gpu", "queues": ["x"]}], "names two pools"),
+    ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "replica": 2}], "no such setting (did you mean 'replicas'?)"),
+    ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "concurrency": 0}], ">= 1"),
+    ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "resources": {"limits": {"nvidia.com/gpu": "one"}}}], "quantity"),
 ])
 def test_each_bad_value_is_named(name, value, words):
     errors = input_errors(dict(GOOD, **{name: value}))
     assert len(errors) == 1, errors
     assert errors[0].startswith(name) and words in errors[0]
+
+
+def test_remote_logging_is_checked_only_when_on_and_never_names_a_key():
+    good = {"enabled": True, "base_log_folder": "s3://airflow-logs/prod", "endpoint_url": "https://s3.example.com",
+            "access_key_id": "AKIAEXAMPLE", "secret_access_key": "wJalr/K7MDENG+bPxRfiCY"}
+    assert input_errors(dict(GOOD, airflow_remote_logging=good)) == []
+    assert input_errors(dict(GOOD, airflow_remote_logging={"enabled": False, "base_log_folder": ""})) == []
+    errors = input_errors(dict(GOOD, airflow_remote_logging=dict(good, access_key_id="", base_log_folder="s3://x")))
+    assert len(errors) == 2 and not [e for e in errors if "wJalr" in e]
+
+
+@pytest.mark.parametrize("route, words", [
+    ({"enabled": True, "parent_refs": []}, "parent_refs: must list the Gateways"),
+    ({"enabled": True, "parent_refs": [{"namespace": "gateways"}]}, "parent_refs: must list the Gateways"),
+    ({"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["bad host", "airflow.example.com"]}, "not a host name"),
+    ({"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["other.example.com"]},
+     "the host of airflow_base_url (airflow.example.com) is not among them"),
+])
+def test_a_route_names_its_gateways_and_the_base_url_host(route, words):
+    errors = input_errors(dict(GOOD, airflow_http_route=route))
+    assert len(errors) == 1 and errors[0].startswith("airflow_http_route.") and words in errors[0], errors
+    assert input_errors(dict(GOOD, airflow_http_route={"enabled": True, "parent_refs": [{"name": "public"}],
+                                                        "hostnames": ["airflow.example.com", "*.example.org"]})) == []
+    assert input_errors(dict(GOOD, airflow_http_route={"enabled": False, "parent_refs": []})) == []
 
 
 def test_config_env_spells_airflow_variables():
