@@ -78,7 +78,7 @@ options:
         default: []
       prune:
         description:
-          - Kinds whose objects a setting names freely (a worker pool per list entry), each with
+          - Kinds of namespaced objects a setting names freely (a worker pool per list entry), each with
             C(apiVersion), C(kind), C(label_selector) and C(namespace) (O(namespace) when none). The
             objects of that kind the selector lists that the phase does not render are deleted (warm
             shutdown for pods: deleted with their grace period). One list request per entry.
@@ -341,8 +341,9 @@ def pruned(module, api, phase, query):
     for entry in phase["prune"] or []:
         api_version, kind, selector = entry.get("apiVersion"), entry.get("kind"), entry.get("label_selector")
         namespace = entry.get("namespace") or module.params["namespace"]
-        if not api_version or not kind or not selector:
-            module.fail_json(msg="phases[%s].prune: apiVersion, kind and label_selector are required, got %s" % (phase["name"], entry))
+        if not api_version or not kind or not selector or not namespace:
+            module.fail_json(msg="phases[%s].prune: apiVersion, kind, label_selector and namespace (or the namespace "
+                                 "option) are required, got %s" % (phase["name"], entry))
         probe = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "", "namespace": namespace}}
         try:
             items = api.request("GET", api.path(api_version, kind, namespace), query={"labelSelector": selector})["items"]

@@ -39,6 +39,17 @@ class Response(object):
         self.headers = {"Content-Type": "application/json"}
 
 
+def selected(obj, selector):
+    """Whether obj's labels match a label selector of `key` (exists) and `key=value` terms (pods are
+    listed whole: the tests put them without labels)."""
+    labels = obj["metadata"].get("labels") or {}
+    for term in (selector or "").split(","):
+        key, _, value = term.partition("=")
+        if term and (key not in labels or (value and labels[key] != value)):
+            return False
+    return True
+
+
 class FakeCluster(object):
     """Objects by API path, as an API server keeps them."""
 
@@ -81,7 +92,9 @@ class FakeCluster(object):
         if path == "/apis/example.com/v1":
             return Response(200, {"resources": [{"name": "widgets", "kind": "Widget", "namespaced": True},
                                                 {"name": "widgets/status", "kind": "Widget", "namespaced": True}]})
-        items = [self.get(p, query) for p in sorted(self.objects) if p.rsplit("/", 1)[0] == path]
+        items = [self.get(p, query) for p in sorted(self.objects)
+                 if p.rsplit("/", 1)[0] == path
+                 and (path.endswith("/pods") or selected(self.objects[p], query.get("labelSelector")))]
         if items or path.endswith(("/deployments", "/statefulsets", "/jobs", "/pods")):
             listed = [json.loads(r.data) for r in items]
             for item in listed:  # as the API server lists them: the list has kind and apiVersion, its items not
@@ -615,3 +628,40 @@ def test_an_object_if_served_is_left_out_when_its_kind_is_not(cluster):
     result = ok(phases=[{"name": "components", "manifests": [configmap()], "if_served": [monitor]}])
     assert [(o["kind"], o["action"]) for o in result["objects"]] == [("ConfigMap", "created")]
     assert not [r for r in cluster.requests if "monitoring.coreos.com" in r[1] and r[0] != "GET"]
+
+
+def pool(name, labelled=True):
+    obj = statefulset(name)
+    obj["metadata"]["labels"] = {"flujo.airflow/worker-pool": name, "app.kubernetes.io/instance": "a"} if labelled else {}
+    return obj
+
+
+PRUNE = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "namespace": NS,
+          "label_selector": "flujo.airflow/worker-pool,app.kubernetes.io/instance=a"}]
+
+
+def test_what_the_prune_selector_lists_and_the_phase_does_not_render_is_deleted(cluster):
+    ok(phases=[{"name": "components", "manifests": [namespace(), pool("io"), pool("gpu"), pool("db", labelled=False)]}])
+    sts = "/apis/apps/v1/namespaces/%s/statefulsets/" % NS
+    result = ok(phases=[{"name": "components", "manifests": [namespace(), pool("io")], "prune": PRUNE}])
+    assert sts + "gpu" not in cluster.objects and sts + "io" in cluster.objects and sts + "db" in cluster.objects
+    assert result["changed"] is True and result["objects"][-1] == {
+        "kind": "StatefulSet", "name": "gpu", "namespace": NS, "action": "deleted", "phase": "components"}
+    del cluster.requests[:]
+    again = ok(phases=[{"name": "components", "manifests": [namespace(), pool("io")], "prune": PRUNE}])
+    assert again["changed"] is False
+    assert [r[:3] for r in cluster.requests if r[1] == sts.rstrip("/")] == [
+        ("GET", sts.rstrip("/"), {"labelSelector": PRUNE[0]["label_selector"]})]
+
+
+def test_check_mode_reports_the_pruning_and_deletes_nothing(cluster):
+    ok(phases=[{"name": "components", "manifests": [namespace(), pool("io"), pool("gpu")]}])
+    result = ok(phases=[{"name": "components", "manifests": [namespace(), pool("io")], "prune": PRUNE}], check=True)
+    assert result["changed"] is True and result["objects"][-1]["action"] == "deleted"
+    assert "/apis/apps/v1/namespaces/%s/statefulsets/gpu" % NS in cluster.objects
+
+
+def test_a_prune_entry_without_a_selector_is_named(cluster):
+    out = failed(phases=[{"name": "components", "manifests": [namespace()],
+                          "prune": [{"apiVersion": "apps/v1", "kind": "StatefulSet"}]}])
+    assert out.result["msg"].startswith("phases[components].prune: apiVersion, kind, label_selector and namespace")
