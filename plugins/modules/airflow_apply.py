@@ -79,9 +79,9 @@ options:
       prune:
         description:
           - Kinds of namespaced objects a setting names freely (a worker pool per list entry), each with
-            C(apiVersion), C(kind), C(label_selector) and C(namespace) (O(namespace) when none). The
-            objects of that kind the selector lists that the phase does not render are deleted (warm
-            shutdown for pods: deleted with their grace period). One list request per entry.
+            C(apiVersion), C(kind), C(label_selector) and C(namespace) (O(namespace) when none).
+          - The objects of that kind the selector lists that the phase does not render are deleted, in
+            the background (pods get their grace period). One list request per entry.
         type: list
         elements: dict
         default: []

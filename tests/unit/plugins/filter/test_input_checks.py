@@ -104,8 +104,8 @@ def test_remote_logging_is_checked_only_when_on_and_never_names_a_key():
 def test_a_route_names_its_gateways_and_the_base_url_host(route, words):
     errors = input_errors(dict(GOOD, airflow_http_route=route))
     assert len(errors) == 1 and errors[0].startswith("airflow_http_route.") and words in errors[0], errors
-    assert input_errors(dict(GOOD, airflow_http_route={"enabled": True, "parent_refs": [{"name": "public"}],
-                                                        "hostnames": ["airflow.example.com", "*.example.org"]})) == []
+    good = {"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["airflow.example.com", "*.example.org"]}
+    assert input_errors(dict(GOOD, airflow_http_route=good)) == []
     assert input_errors(dict(GOOD, airflow_http_route={"enabled": False, "parent_refs": []})) == []
 
 

@@ -44,7 +44,7 @@ def selected(obj, selector):
     listed whole: the tests put them without labels)."""
     labels = obj["metadata"].get("labels") or {}
     for term in (selector or "").split(","):
-        key, _, value = term.partition("=")
+        key, value = (term.split("=", 1) + [""])[:2]
         if term and (key not in labels or (value and labels[key] != value)):
             return False
     return True
