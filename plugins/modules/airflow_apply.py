@@ -289,11 +289,36 @@ def read_all(module, api, manifests, missing):
     return before
 
 
+def rerun_failed_job(module, api, obj, before, query):
+    """A Job that failed before (a migration while the database was down, a remote logging check
+    before the bucket existed) runs again: deleted, then created anew. A Job's spec cannot change,
+    and a failed one is never retried by its controller. Returns the state to apply over."""
+    if obj["kind"] != "Job" or before is None or condition(before, "Failed").get("status") != "True":
+        return before
+    kind, name, namespace = identity(obj)
+    path = api.path(obj["apiVersion"], kind, namespace, name)
+    if "dryRun" in query:
+        api.request("DELETE", path, query={"propagationPolicy": "Background", "dryRun": "All"})
+        return None
+    try:
+        api.request("DELETE", path, query={"propagationPolicy": "Background"})
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            api.request("GET", path)
+            time.sleep(0.5)
+        module.fail_json(msg="%s failed before and is still being deleted after 60 s: run again later" % label(obj))
+    except ApiError as exc:
+        if exc.status != 404:
+            api_fail(module, "delete the failed", obj, exc)
+    return None
+
+
 def apply_one(module, api, obj, before, query, missing):
     """Apply (or dry-run) one manifest; return (action, the object as the server returned it)."""
     kind, name, namespace = identity(obj)
     if namespace in missing:
         return "created", obj
+    before = rerun_failed_job(module, api, obj, before, query)
     try:
         after = api.request("PATCH", api.path(obj["apiVersion"], kind, namespace, name), body=obj, query=query,
                             content_type="application/apply-patch+yaml")

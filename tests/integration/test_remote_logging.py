@@ -65,12 +65,13 @@ def seaweedfs(secret_key):
 def store():
     """The store, up, with no bucket yet; its secret key. Removed afterwards."""
     secret_key = secrets.token_urlsafe(24) + "/+"   # characters a connection URI must quote
+    store_kubectl("wait", "--for=delete", "namespace/%s" % STORE_NS, "--timeout=180s", check=False)  # an earlier run's
     store_kubectl("apply", "-f", "-", input=json.dumps(seaweedfs(secret_key)))
     try:
         store_kubectl("rollout", "status", "deployment/seaweedfs", "--timeout=180s")
         yield secret_key
     finally:
-        store_kubectl("delete", "namespace", STORE_NS, "--ignore-not-found", "--wait=false")
+        store_kubectl("delete", "namespace", STORE_NS, "--ignore-not-found", "--timeout=180s", check=False)
 
 
 def pod_uids():

@@ -665,3 +665,27 @@ def test_a_prune_entry_without_a_selector_is_named(cluster):
     out = failed(phases=[{"name": "components", "manifests": [namespace()],
                           "prune": [{"apiVersion": "apps/v1", "kind": "StatefulSet"}]}])
     assert out.result["msg"].startswith("phases[components].prune: apiVersion, kind, label_selector and namespace")
+
+
+def failed_job():
+    obj = job()
+    obj["status"] = {"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "PodFailurePolicy"}]}
+    return obj
+
+
+def test_a_job_that_failed_before_runs_again(cluster):
+    ok([namespace()])
+    cluster.put(JOB_PATH, failed_job())
+    result = ok([job()])
+    assert result["objects"][0]["action"] == "created"
+    writes = [r[:2] for r in cluster.writes()]
+    assert writes[-2:] == [("DELETE", JOB_PATH), ("PATCH", JOB_PATH)]
+    assert "status" not in cluster.objects[JOB_PATH]   # the new Job, not the failed one
+
+
+def test_in_check_mode_a_failed_job_is_reported_and_kept(cluster):
+    ok([namespace()])
+    cluster.put(JOB_PATH, failed_job())
+    result = ok([job()], check=True)
+    assert result["changed"] is True and result["objects"][0]["action"] == "created"
+    assert cluster.objects[JOB_PATH]["status"]["failed"] == 1
