@@ -8,7 +8,7 @@ a task running there finishes first (warm shutdown), on the same pod, in its fir
 import json
 import time
 
-from helpers import REPO, converge_with, kubectl, playbook_ok
+from helpers import NAMESPACE, REPO, converge_with, kubectl, playbook_ok
 
 DAGS = REPO / "tests" / "integration" / "dags_pools"
 POOL = {"name": "io", "queues": ["flujo-io"], "replicas": 2, "concurrency": 2}
@@ -32,8 +32,10 @@ def test_tasks_run_in_the_pool_of_their_queue_and_a_removed_pool_drains(api, tmp
         run_path = api.trigger("flujo_pools")
         assert api.wait(run_path, timeout=300) == "success"
         tis = task_instances(api, run_path)
-        assert tis["on_default_queue"]["hostname"] == "airflow-worker-0", tis["on_default_queue"]
-        assert tis["on_io_queue"]["hostname"] in ("airflow-worker-io-0", "airflow-worker-io-1"), tis["on_io_queue"]
+        # a worker's hostname is its pod's DNS name under its own headless Service (its log server)
+        assert tis["on_default_queue"]["hostname"] == "airflow-worker-0.airflow-worker.%s.svc.cluster.local" % NAMESPACE
+        assert tis["on_io_queue"]["hostname"] in ["airflow-worker-io-%d.airflow-worker-io.%s.svc.cluster.local" % (i, NAMESPACE)
+                                                  for i in (0, 1)], tis["on_io_queue"]["hostname"]
         assert tis["on_io_queue"]["queue"] == "flujo-io"
 
         # a task still running on the pool when the pool is taken out of the list
@@ -48,6 +50,6 @@ def test_tasks_run_in_the_pool_of_their_queue_and_a_removed_pool_drains(api, tmp
         assert api.wait(drain, timeout=300) == "success"
         ti = task_instances(api, drain)["a_minute_on_io"]
         assert ti["hostname"] == host and ti["try_number"] == 1, ti
-        kubectl("wait", "--for=delete", "pod/%s" % host, "--timeout=120s")
+        kubectl("wait", "--for=delete", "pod/%s" % host.split(".")[0], "--timeout=120s")
     finally:
         converge_with(tmp_path)
