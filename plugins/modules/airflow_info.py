@@ -45,7 +45,7 @@ notes:
 requirements:
   - python >= 3.9
   - kubernetes >= 31.0.0, < 38 (the Python client)
-  - the kubernetes.core collection (>= 5.0.0), whose client configuration and authentication options are used
+  - the kubernetes.core collection (>= 2.4.0, as galaxy.yml says), whose client configuration and authentication options are used
 """
 
 EXAMPLES = r"""

@@ -162,7 +162,7 @@ requirements:
   - python >= 3.9
   - kubernetes >= 31.0.0, < 38 (the Python client; kubernetes.core itself accepts >= 24.2.0)
   - PyYAML >= 3.11
-  - the kubernetes.core collection (>= 5.0.0), whose client and authentication options are used
+  - the kubernetes.core collection (>= 2.4.0, as galaxy.yml says), whose client and authentication options are used
 """
 
 EXAMPLES = r"""

@@ -127,6 +127,7 @@ def test_task_logs_outlive_the_worker_and_its_files(api, api_url, admin, tmp_pat
                                          "/opt/airflow/logs/dag_id=%s/run_id=%s" % (dag_id, run_id), check=False).stderr
 
         again = task_log(api, run_path, "where_am_i")
+        print("the log read back with its pod and files gone:\n%s" % again[:3000])   # shown with pytest -s
         assert "flujo_hello running on" in again and "s3://%s/kind/dag_id=%s" % (BUCKET, dag_id) in again, again[:2000]
         with logged_in(api_url, *admin) as page:
             page.goto("%s/dags/%s/runs/%s/tasks/where_am_i" % (api_url, dag_id, urllib.parse.quote(run_id, safe="")))
