@@ -129,15 +129,17 @@ def worker_pool(pool, base):
                     container=base.get("container", base["component"]),
                     labels={WORKER_POOL_LABEL: pool["name"]},
                     command=list(base["command"]) + ["--queues", ",".join(pool["queues"])])
-    workload["spec"] = dict(base["spec"], replicas=int(pool.get("replicas", 1)), serviceName=name)
+    replicas = pool.get("replicas")
+    workload["spec"] = dict(base["spec"], replicas=1 if replicas is None else int(replicas), serviceName=name)
     for key in ("resources", "node_selector", "tolerations", "affinity"):
         if pool.get(key) is not None:
             workload[key] = pool[key]
+    # the pool's environment over the default worker's, by name (a name twice is refused by the API)
+    own = dict((key, _as_airflow_string(value)) for key, value in (pool.get("extra_env") or {}).items())
     if pool.get("concurrency") is not None:
-        workload["env"] = [dict(entry, value=str(pool["concurrency"])) if entry["name"] == "AIRFLOW__CELERY__WORKER_CONCURRENCY"
-                           else entry for entry in workload["env"]]
-    workload["env"] = workload["env"] + [{"name": key, "value": _as_airflow_string(value)}
-                                         for key, value in sorted((pool.get("extra_env") or {}).items())]
+        own["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(pool["concurrency"])
+    workload["env"] = [{"name": entry["name"], "value": own.pop(entry["name"])} if entry["name"] in own else entry
+                       for entry in workload["env"]] + [{"name": key, "value": own[key]} for key in sorted(own)]
     return workload
 
 

@@ -273,7 +273,8 @@ def _worker_pools(name, value):
                           "it names the StatefulSet airflow-worker-NAME)" % (at, pool_name))
         elif pool_name in seen:
             errors.append("%s.name: %r names two pools" % (at, pool_name))
-        seen.add(pool_name)
+        else:
+            seen.add(pool_name)
         queues = pool.get("queues")
         if not isinstance(queues, list) or not queues or not all(isinstance(q, str) and QUEUE.match(q) for q in queues):
             errors.append("%s.queues: must be a list of one or more queue names (no spaces or commas), got %r" % (at, queues))
@@ -366,6 +367,24 @@ def _ingress(variables):
     return []
 
 
+ROUTE_HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _route_covers(pattern, host):
+    """A route host name covers host: the same name, or *.suffix and host is one or more labels before it."""
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+    return pattern == host
+
+
 def _http_route(variables):
     """Attached to at least one Gateway (each named), valid host names, and the host of
     airflow_base_url among them: the UI's links and redirects must reach the route."""
@@ -373,16 +392,20 @@ def _http_route(variables):
     if not isinstance(value, dict) or not _true(value.get("enabled", False)):
         return []
     errors, refs, hostnames = [], value.get("parent_refs"), value.get("hostnames") or []
+    if not isinstance(value.get("annotations") or {}, dict):
+        errors.append("airflow_http_route.annotations: must be a mapping")
     if not isinstance(refs, list) or not refs or not all(isinstance(r, dict) and r.get("name") for r in refs):
         errors.append("airflow_http_route.parent_refs: must list the Gateways the route attaches to, each with "
                       "a name (e.g. [{name: public, namespace: gateways}]), got %r" % (refs,))
     if not isinstance(hostnames, list):
         return errors + ["airflow_http_route.hostnames: must be a list of host names"]
     for host in hostnames:
-        if not isinstance(host, str) or not HOST_NAME.match(host.lower().replace("*.", "", 1)):
-            errors.append("airflow_http_route.hostnames: %r is not a host name" % (host,))
+        # as the Gateway API takes them: lower case, no IP address, no trailing dot, a leading *. at most
+        if not isinstance(host, str) or not ROUTE_HOST.match(host) or _is_ip(host):
+            errors.append("airflow_http_route.hostnames: %r is not a host name the Gateway API takes "
+                          "(lower case letters, digits, '-' and '.', optionally *. in front)" % (host,))
     base_host = urlsplit(str(variables.get("airflow_base_url") or "")).hostname
-    if base_host and hostnames and base_host not in [str(h).lower() for h in hostnames]:
+    if base_host and hostnames and not any(_route_covers(str(h), base_host) for h in hostnames):
         errors.append("airflow_http_route.hostnames: the host of airflow_base_url (%s) is not among them, so the "
                       "UI's links would leave the route; add it, or change airflow_base_url" % base_host)
     return errors

@@ -309,7 +309,7 @@ def rerun_failed_job(module, api, obj, before, query):
         module.fail_json(msg="%s failed before and is still being deleted after 60 s: run again later" % label(obj))
     except ApiError as exc:
         if exc.status != 404:
-            api_fail(module, "delete the failed", obj, exc)
+            api_fail(module, "delete (and see gone) the failed", obj, exc)
     return None
 
 

@@ -138,19 +138,22 @@ def test_remote_logging_reaches_the_pods_that_write_or_read_logs_and_the_migrati
     out = tmp_path / "m"
     render_site(out, "kind", "-e", "@%s" % variables)
     assert "not-in-any-manifest" not in "".join(p.read_text() for p in out.glob("*.yaml"))
+    # not in the shared ConfigMap: the pods that take the connection take the settings with it
     settings = yaml.safe_load(next(out.glob("*-configmap-airflow-config.yaml")).read_text())["data"]
-    assert {k: v for k, v in settings.items() if k.startswith("AIRFLOW__LOGGING__REMOTE")} == {
-        "AIRFLOW__LOGGING__REMOTE_LOGGING": "True", "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": "s3://airflow-logs/kind",
-        "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID": "flujo_remote_logs"}
+    assert not [k for k in settings if k.startswith("AIRFLOW__LOGGING__REMOTE")]
     connection = {"name": "AIRFLOW_CONN_FLUJO_REMOTE_LOGS", "valueFrom": {"secretKeyRef": {
         "name": "airflow-remote-logging", "key": "AIRFLOW_CONN_FLUJO_REMOTE_LOGS"}}}
+    remote_env = [{"name": "AIRFLOW__LOGGING__REMOTE_LOGGING", "value": "True"},
+                  {"name": "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", "value": "s3://airflow-logs/kind"},
+                  {"name": "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "value": "flujo_remote_logs"},
+                  {"name": "AIRFLOW__LOGGING__DELETE_LOCAL_LOGS", "value": "False"}, connection]
     rendered, plain = pods(out), pods(plain_render("kind")[0])
     takes = {name for (kind, name), (obj, spec, meta) in rendered.items()
-             if connection in spec["containers"][0].get("env", [])}
+             if spec["containers"][0].get("env", [])[-len(remote_env):] == remote_env}
     assert takes == {"airflow-api-server", "airflow-dag-processor", "airflow-triggerer", "airflow-worker", "airflow-migrate"}
     for key in set(rendered) - {("Job", "airflow-migrate")}:
-        if key[1] not in takes:   # the scheduler, the CronJobs, PostgreSQL, Redis: the same pod (new config)
-            assert rendered[key][1] == plain[key][1], key
+        if key[1] not in takes:   # the scheduler, the CronJobs, PostgreSQL, Redis: as without it
+            assert rendered[key] == plain[key], key
     job, spec, _ = rendered[("Job", "airflow-migrate")]
     check = [c for c in spec["initContainers"] if c["name"] == "check-remote-logging"]
     assert len(check) == 1 and check[0]["command"][-2:] == ["s3://airflow-logs/kind", "flujo_remote_logs"]

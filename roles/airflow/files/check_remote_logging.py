@@ -16,15 +16,21 @@ def fail(message):
 
 
 def main(folder, conn_id):
-    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
+        from airflow.exceptions import AirflowException
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    except ImportError as exc:
+        fail("this image lacks the Amazon provider (apache-airflow-providers-amazon), which S3 task logs need: %s" % exc)
     if not folder.startswith("s3://"):
         fail("base_log_folder %s is not an s3:// URL" % folder)
     bucket, prefix = S3Hook.parse_s3_url(folder)
     hook = S3Hook(aws_conn_id=conn_id)
-    endpoint = hook.conn_config.endpoint_url or "AWS S3"
+    try:
+        endpoint = hook.conn_config.endpoint_url or "AWS S3"
+    except (AirflowException, ValueError) as exc:  # the connection itself cannot be read: name it, not a traceback
+        fail("connection %s (Secret airflow-remote-logging) cannot be read: %s" % (conn_id, type(exc).__name__))
     key = "%s/.flujo-write-check" % prefix.strip("/") if prefix.strip("/") else ".flujo-write-check"
     try:
         client = hook.get_conn()

@@ -75,6 +75,7 @@ def test_good_input_has_no_errors():
     ("airflow_worker_pools", [{"name": "gpu", "queues": "gpu"}], "queues: must be a list"),
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu,io"]}], "queues: must be a list"),
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"]}, {"name": "gpu", "queues": ["x"]}], "names two pools"),
+    ("airflow_worker_pools", [{"name": ["gpu"], "queues": ["gpu"]}], "not a pool name"),
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "replica": 2}], "no such setting (did you mean 'replicas'?)"),
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "concurrency": 0}], ">= 1"),
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "resources": {"limits": {"nvidia.com/gpu": "one"}}}], "quantity"),
@@ -100,12 +101,19 @@ def test_remote_logging_is_checked_only_when_on_and_never_names_a_key():
     ({"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["bad host", "airflow.example.com"]}, "not a host name"),
     ({"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["other.example.com"]},
      "the host of airflow_base_url (airflow.example.com) is not among them"),
+    ({"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["*.example.com", "Airflow.example.com"]},
+     "not a host name the Gateway API takes"),
+    ({"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["*.example.com", "10.0.0.1"]},
+     "not a host name the Gateway API takes"),
+    ({"enabled": True, "parent_refs": [{"name": "public"}], "annotations": "a=b"}, "annotations: must be a mapping"),
 ])
 def test_a_route_names_its_gateways_and_the_base_url_host(route, words):
     errors = input_errors(dict(GOOD, airflow_http_route=route))
     assert len(errors) == 1 and errors[0].startswith("airflow_http_route.") and words in errors[0], errors
     good = {"enabled": True, "parent_refs": [{"name": "public"}], "hostnames": ["airflow.example.com", "*.example.org"]}
     assert input_errors(dict(GOOD, airflow_http_route=good)) == []
+    # a wildcard covers the base URL's host
+    assert input_errors(dict(GOOD, airflow_http_route=dict(good, hostnames=["*.example.com"]))) == []
     assert input_errors(dict(GOOD, airflow_http_route={"enabled": False, "parent_refs": []})) == []
 
 
@@ -350,3 +358,19 @@ def test_the_newest_map_is_used():
     nine = {"airflow_version": "3.9.0", "revisions": {}}
     # 3.10.0 is newer than 3.9.0 (not by string order): its map knows the revision
     assert downgrade_errors("3.2.0", [nine, ten], HEAD_3_3) != []
+
+
+def test_a_pool_takes_the_default_worker_and_its_own_settings_win_by_name():
+    from ansible_collections.flujo.airflow.plugins.filter.airflow import worker_pool
+    base = {"name": "airflow-worker", "component": "worker", "spec": {"replicas": 3, "serviceName": "airflow-worker"},
+            "command": ["airflow", "celery", "worker"], "resources": {"limits": {"memory": "1Gi"}},
+            "env": [{"name": "AIRFLOW__CELERY__WORKER_CONCURRENCY", "value": "8"}, {"name": "SHARED", "value": "base"},
+                    {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "r", "key": "password"}}}]}
+    pool = worker_pool({"name": "io", "queues": ["io", "bulk"], "replicas": None, "concurrency": 2,
+                        "extra_env": {"SHARED": "pool", "OWN": True}}, base)
+    assert pool["name"] == "airflow-worker-io" and pool["component"] == "worker-io" and pool["container"] == "worker"
+    assert pool["spec"] == {"replicas": 1, "serviceName": "airflow-worker-io"}
+    assert pool["command"] == ["airflow", "celery", "worker", "--queues", "io,bulk"]
+    assert pool["env"] == [{"name": "AIRFLOW__CELERY__WORKER_CONCURRENCY", "value": "2"}, {"name": "SHARED", "value": "pool"},
+                           base["env"][2], {"name": "OWN", "value": "True"}]
+    assert pool["resources"] == base["resources"] and base["env"][1]["value"] == "base"   # the default untouched
