@@ -98,6 +98,37 @@ def pod_of(core, component):
     return running[0].metadata.name
 
 
+def psql(core, sql):
+    """One query in the PostgreSQL pod (as the airflow user), rows as text."""
+    return kubectl("exec", pod_of(core, "metadata-database"), "-c", "postgresql", "--", "sh", "-c",
+                   'psql -U "$AIRFLOW_DB_USER" -d "$AIRFLOW_DB_NAME" -tA -c "%s"' % sql).stdout.strip()
+
+
+class ServerConnections:
+    """Samples, twice a second until stop(), the client connections PostgreSQL serves (other than the
+    sampler's own) and the addresses they come from, from inside the PostgreSQL pod."""
+
+    QUERY = ("SELECT count(*) || ' ' || coalesce(string_agg(DISTINCT host(client_addr), ','), '') FROM pg_stat_activity "
+             "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+
+    def __init__(self, core):
+        script = 'while :; do psql -U "$AIRFLOW_DB_USER" -d "$AIRFLOW_DB_NAME" -tA -c "%s"; sleep 0.5; done' % self.QUERY
+        cmd = (["kubectl"] + (["--context", CONTEXT] if CONTEXT else []) + ["-n", NAMESPACE, "exec", pod_of(core, "metadata-database"),
+               "-c", "postgresql", "--", "sh", "-c", script])
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def stop(self):
+        """[(connections, {client addresses})] of every sample."""
+        self.process.terminate()
+        out, _ = self.process.communicate(timeout=30)
+        samples = []
+        for line in out.splitlines():
+            count, _, addresses = line.strip().partition(" ")
+            if count.isdigit():
+                samples.append((int(count), set(filter(None, addresses.split(",")))))
+        return samples
+
+
 def object_version(meta):
     """What changes when someone changes the object. Workloads: the generation (their spec) and
     their labels and annotations, not resourceVersion, which their controllers bump with every

@@ -34,4 +34,6 @@ build local/postgres:15 "$IMAGES_DIR/postgres"
 build local/redis:7 "$IMAGES_DIR/redis"
 # for the LDAP login test only (tests/integration/test_ldap.py)
 build local/openldap:1 "$IMAGES_DIR/openldap"
+# PgBouncer and its exporter (airflow_pgbouncer; tests/integration/test_pgbouncer.py)
+build local/pgbouncer:1 "$IMAGES_DIR/pgbouncer"
 for v in $AIRFLOW_VERSIONS; do build "local/airflow:$v" "$IMAGES_DIR/airflow" --build-arg "AIRFLOW_VERSION=$v"; done

@@ -286,6 +286,42 @@ def _worker_pools(name, value):
     return errors
 
 
+# [pgbouncer] settings the role wires together (the Service's port, the Secret's auth file, the exporter's user)
+PGBOUNCER_OWNED = ("listen_addr", "listen_port", "unix_socket_dir", "auth_file", "stats_users")
+PGBOUNCER_SETTING = re.compile(r"^[a-z_]+$")
+
+
+def _pgbouncer_settings(name, value):
+    """More [pgbouncer] settings: names as PgBouncer spells them, one-line scalar values, none of the
+    settings the role owns."""
+    if not isinstance(value, dict):
+        return ["%s: must be a mapping of [pgbouncer] settings, e.g. {server_idle_timeout: 120}" % name]
+    errors = []
+    for key in sorted(value, key=str):
+        if not isinstance(key, str) or not PGBOUNCER_SETTING.match(key):
+            errors.append("%s: %r is not a PgBouncer setting name (lower case letters and _)" % (name, key))
+        elif key in PGBOUNCER_OWNED:
+            errors.append("%s.%s: set by the role (it wires the Service, the auth file and the exporter to it)" % (name, key))
+        elif isinstance(value[key], (dict, list)) or "\n" in str(value[key]):
+            errors.append("%s.%s: must be a single-line value, got %r" % (name, key, value[key]))
+    return errors
+
+
+def _pgbouncer(variables):
+    """PgBouncer's auth file quotes the user and password with double quotes: neither may hold one."""
+    if not _true(variables.get("airflow_pgbouncer_enabled", False)):
+        return []
+    errors = []
+    database = variables.get("airflow_database")
+    if isinstance(database, dict) and '"' in str(database.get("user") or ""):
+        errors.append('airflow_database.user: must not contain a double quote (") when airflow_pgbouncer_enabled is true')
+    password = variables.get("airflow_database_password")
+    if password is not None and '"' in str(password):
+        errors.append('airflow_database_password: must not contain a double quote (") when airflow_pgbouncer_enabled '
+                      "is true (PgBouncer's auth file quotes it); the value is not shown")
+    return errors
+
+
 def _sequence(name, value):
     return [] if isinstance(value, list) else ["%s: must be a list" % name]
 
@@ -307,6 +343,8 @@ RULES = (
     (re.compile(r"^airflow_ca_bundle$"), _ca_bundle),
     (re.compile(r"^airflow_remote_logging$"), _remote_logging),
     (re.compile(r"^airflow_worker_pools$"), _worker_pools),
+    (re.compile(r"_(pool_size|max_client_conn)$"), _positive),
+    (re.compile(r"^airflow_pgbouncer_extra_settings$"), _pgbouncer_settings),
     (re.compile(r"_(node_selector|affinity|annotations)$"), _mapping),
     (re.compile(r"_tolerations$"), _sequence),
 )
@@ -488,7 +526,7 @@ def config_findings(config, reference, version="3.3.2"):
     return errors, warnings
 
 
-CROSS_CHECKS = (_datastores, _ingress, _http_route, _version)
+CROSS_CHECKS = (_datastores, _ingress, _http_route, _pgbouncer, _version)
 
 
 def input_errors(variables, config_references=None):

@@ -72,6 +72,7 @@ options:
           - Objects this phase no longer renders (a PodDisruptionBudget once a component is down to one
             replica, a feature switched off), each with C(apiVersion), C(kind), C(name) and
             C(namespace) (O(namespace) when none). Those that exist are deleted; the others cost one read.
+          - Deleted after the phase's wait, so pods still rolling away keep what they use until then.
           - A kind the cluster does not serve (a CRD never installed) counts as absent.
         type: list
         elements: dict
@@ -592,9 +593,6 @@ def main():
                 if phase["wait"] and kind in WAITED_KINDS:
                     pending_wait.append(after)
                     timeout = max(timeout, phase["wait_timeout"] or params["wait_timeout"])
-            objects += retired(module, api, phase, query) + pruned(module, api, phase, query)
-            report += objects
-            per_phase[phase["name"]] = {"changed": any(o["action"] != "unchanged" for o in objects), "objects": objects}
             # On a new deployment nothing of the later phases runs yet: nothing to protect by waiting
             # here, the pods of the later phases wait for what they need themselves (init containers)
             later = [obj for p in phases[index + 1:] for obj in p["manifests"] if obj["kind"] in ("Deployment", "StatefulSet")]
@@ -602,6 +600,11 @@ def main():
             if pending_wait and not check_mode and (index == len(phases) - 1 or not defer):
                 waited += wait_all(module, api, pending_wait, timeout)
                 pending_wait, timeout = [], 0
+            # What the phase no longer renders goes once its new objects are ready: pods still rolling
+            # away may use it (a connection pooler, a Secret, a network policy)
+            objects += retired(module, api, phase, query) + pruned(module, api, phase, query)
+            report += objects
+            per_phase[phase["name"]] = {"changed": any(o["action"] != "unchanged" for o in objects), "objects": objects}
     except ApiError as exc:
         module.fail_json(msg="Cannot reach the Kubernetes API: %s" % exc)
     result = dict(changed=any(o["action"] != "unchanged" for o in report), objects=report, phases=per_phase,

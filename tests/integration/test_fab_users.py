@@ -8,16 +8,10 @@ import re
 
 import pytest
 
-from helpers import NAMESPACE, USERS_SECRET, Api, admin_password, converge_with, kubectl, pod_of, read_secret, secret_versions
+from helpers import NAMESPACE, USERS_SECRET, Api, admin_password, converge_with, kubectl, psql, read_secret, secret_versions
 
 ROLE = {"name": "DagAuditor", "permissions": [{"action": "can_read", "resource": "DAGs"},
                                               {"action": "can_read", "resource": "DAG Runs"}]}
-
-
-def psql(core, sql):
-    """One query in the PostgreSQL pod (as the airflow user), rows as text."""
-    return kubectl("exec", pod_of(core, "metadata-database"), "-c", "postgresql", "--", "sh", "-c",
-                   'psql -U "$AIRFLOW_DB_USER" -d "$AIRFLOW_DB_NAME" -tA -c "%s"' % sql).stdout.strip()
 
 
 def fab_fingerprint(core):
