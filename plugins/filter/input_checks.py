@@ -378,6 +378,10 @@ def _host(name, value, port_variable):
             "the port goes in %s" % (name, value, port_variable)]
 
 
+# A mapping given in the inventory replaces the role's default whole (Ansible does not merge them)
+DATASTORE_KEYS = {"airflow_database": ("host", "port", "name", "user", "query"), "airflow_redis": ("host", "port", "db")}
+
+
 def _datastores(variables):
     """An external database or broker needs its host, and a host is a name or an address."""
     errors = []
@@ -386,6 +390,10 @@ def _datastores(variables):
         value = variables.get(setting)
         if not isinstance(value, dict):
             continue
+        missing = [key for key in DATASTORE_KEYS[setting] if key not in value]
+        if missing:
+            errors.append("%s: is missing %s; a mapping set in the inventory replaces the default whole, so give "
+                          "every key (%s)" % (setting, ", ".join(missing), ", ".join(DATASTORE_KEYS[setting])))
         host = value.get("host")
         errors.extend(_host(setting + ".host", host, setting + ".port"))
         port = _whole(value.get("port"))

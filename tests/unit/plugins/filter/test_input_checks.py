@@ -23,6 +23,15 @@ GOOD = {
 }
 
 
+# the roles' defaults: a mapping set in the inventory replaces them whole
+FULL = {"airflow_database": {"host": "", "port": 5432, "name": "airflow", "user": "airflow", "query": ""},
+        "airflow_redis": {"host": "", "port": 6379, "db": 0}}
+
+
+def full(setting, **values):
+    return dict(FULL[setting], **values)
+
+
 def test_good_input_has_no_errors():
     assert input_errors(GOOD) == []
     # -e name=value on the command line passes numbers as strings
@@ -79,6 +88,12 @@ def test_good_input_has_no_errors():
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "replica": 2}], "no such setting (did you mean 'replicas'?)"),
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "concurrency": 0}], ">= 1"),
     ("airflow_worker_pools", [{"name": "gpu", "queues": ["gpu"], "resources": {"limits": {"nvidia.com/gpu": "one"}}}], "quantity"),
+    ("airflow_pgbouncer_extra_settings", "server_idle_timeout=120", "mapping of [pgbouncer] settings"),
+    ("airflow_pgbouncer_extra_settings", {"Server-Idle": 1}, "not a PgBouncer setting name"),
+    ("airflow_pgbouncer_extra_settings", {"listen_port": 5432}, "set by the role"),
+    ("airflow_pgbouncer_extra_settings", {"server_reset_query": "DISCARD ALL;\nSELECT 1"}, "single-line value"),
+    ("airflow_pgbouncer_metadata_pool_size", 0, ">= 1"),
+    ("airflow_pgbouncer_max_client_conn", "many", ">= 1"),
 ])
 def test_each_bad_value_is_named(name, value, words):
     errors = input_errors(dict(GOOD, **{name: value}))
@@ -178,31 +193,31 @@ def the_error(**variables):
 
 def test_good_cross_checked_input_has_no_errors():
     assert errors_of(
-        airflow_postgresql_enabled=False, airflow_database={"host": "pg.db.svc", "port": 5432},
-        airflow_redis_enabled="false", airflow_redis={"host": "10.0.0.7", "port": 6379},
+        airflow_postgresql_enabled=False, airflow_database=full("airflow_database", host="pg.db.svc"),
+        airflow_redis_enabled="false", airflow_redis=full("airflow_redis", host="10.0.0.7"),
         airflow_ingress={"enabled": True, "host": "airflow.example.com"},
         airflow_config={"core": {"parallelism": 32, "load_examples": False},
                         "database": {"sql_alchemy_conn_cmd": "cat /x"}, "celery": {"worker_concurrency": 8}},
         airflow_api_server_resources={"requests": {"cpu": "500m", "memory": "512Mi"},
                                       "limits": {"cpu": "1", "memory": "1Gi"}}) == []
-    assert errors_of(airflow_database={"host": "fd00::1"}, airflow_version="3.0.0rc1") == []
+    assert errors_of(airflow_database=full("airflow_database", host="fd00::1"), airflow_version="3.0.0rc1") == []
 
 
 @pytest.mark.parametrize("switch, setting", [("airflow_postgresql_enabled", "airflow_database"),
                                              ("airflow_redis_enabled", "airflow_redis")])
 @pytest.mark.parametrize("off", [False, "false", "no"])
 def test_an_external_datastore_needs_its_host(switch, setting, off):
-    for value in ({"host": ""}, {"port": 1}):
+    for value in (full(setting, host=""), full(setting, host=None, port=1)):
         error = the_error(**{switch: off, setting: value})
         assert error.startswith(setting + ".host: must be set when " + switch + " is false")
-    assert errors_of(**{switch: True, setting: {"host": ""}}) == []
+    assert errors_of(**{switch: True, setting: full(setting, host="")}) == []
 
 
 @pytest.mark.parametrize("setting, host", [
     ("airflow_redis", "http://redis:6379"), ("airflow_database", "pg:5432"), ("airflow_database", "pg/airflow"),
     ("airflow_database", "postgresql://pg"), ("airflow_redis", "redis host"), ("airflow_redis", "[::1]:6379")])
 def test_a_host_is_a_name_or_an_address(setting, host):
-    error = the_error(**{setting: {"host": host}})
+    error = the_error(**{setting: full(setting, host=host)})
     assert error.startswith(setting + ".host: ") and "DNS name or an IP address" in error
     assert error.endswith("the port goes in %s.port" % setting)
 
@@ -295,12 +310,12 @@ def test_every_role_declares_its_names_to_the_preflight():
 @pytest.mark.parametrize("setting", ["airflow_database", "airflow_redis"])
 @pytest.mark.parametrize("port", [0, 70000, "x", None, -1])
 def test_datastore_port_out_of_range(setting, port):
-    errors = input_errors({setting: {"host": "db.example", "port": port}})
+    errors = input_errors({setting: full(setting, host="db.example", port=port)})
     assert any(e.startswith(setting + ".port: must be a TCP port") for e in errors), errors
 
 
 def test_datastore_ports_in_range_pass():
-    assert input_errors({"airflow_database": {"host": "", "port": 5432}, "airflow_redis": {"host": "", "port": 6379}}) == []
+    assert input_errors(FULL) == []
 
 
 with open(os.path.join(TOP, "roles", "airflow_preflight", "files", "airflow-3.3.2-schema.json")) as handle:
@@ -374,3 +389,19 @@ def test_a_pool_takes_the_default_worker_and_its_own_settings_win_by_name():
     assert pool["env"] == [{"name": "AIRFLOW__CELERY__WORKER_CONCURRENCY", "value": "2"}, {"name": "SHARED", "value": "pool"},
                            base["env"][2], {"name": "OWN", "value": "True"}]
     assert pool["resources"] == base["resources"] and base["env"][1]["value"] == "base"   # the default untouched
+
+
+def test_pgbouncer_refuses_a_double_quote_in_the_credentials_without_showing_them():
+    quoted = dict(GOOD, airflow_database=full("airflow_database", user='air"flow'), airflow_database_password='pa"ss-secret')
+    assert input_errors(quoted) == []  # only PgBouncer's auth file quotes them
+    errors = input_errors(dict(quoted, airflow_pgbouncer_enabled=True))
+    assert [e.split(":")[0] for e in errors] == ["airflow_database.user", "airflow_database_password"]
+    assert not [e for e in errors if "pa\"ss" in e]
+
+
+@pytest.mark.parametrize("setting", ["airflow_database", "airflow_redis"])
+def test_a_datastore_mapping_missing_keys_names_them(setting):
+    partial = {"host": "db.example"}
+    error = the_error(**{setting: partial})
+    missing = [key for key in FULL[setting] if key not in partial]
+    assert error.startswith("%s: is missing %s;" % (setting, ", ".join(missing))) and "replaces the default whole" in error

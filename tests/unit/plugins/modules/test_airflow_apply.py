@@ -192,6 +192,7 @@ def job(name="migrate"):
 
 DEPLOY_PATH = "/apis/apps/v1/namespaces/%s/deployments/web" % NS
 JOB_PATH = "/apis/batch/v1/namespaces/%s/jobs/migrate" % NS
+CM_PATH = "/api/v1/namespaces/%s/configmaps/cfg" % NS
 
 
 def run(manifests=None, check=False, diff=False, **params):
@@ -541,6 +542,22 @@ def test_without_concurrent_when_new_a_new_deployment_waits_phase_by_phase(clust
     del cluster.requests[:]
     ok(phases=phases(("datastores", [statefulset()]), ("migrate", [job()])))
     assert order_of(cluster) == ["apply statefulsets", "list statefulsets", "apply jobs", "list jobs"]
+
+
+def test_what_a_phase_retires_is_deleted_after_its_new_objects_are_ready(cluster):
+    # a pooler switched off: the pods rolling away from it keep it until the new ones are ready
+    ok([namespace()])
+    cluster.put(DEPLOY_PATH, deployment())
+    cluster.put(CM_PATH, configmap())
+    cluster.on_read[DEPLOY_PATH] = ready
+    del cluster.requests[:]
+    retired = {"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg", "namespace": NS}
+    result = ok(phases=[{"name": "components", "manifests": [deployment(image="img:2")], "wait": True,
+                         "absent": [retired]}])
+    steps = [(r[0], r[1].rsplit("/", 1)[-1]) for r in cluster.requests if r[0] in ("PATCH", "DELETE")
+             or r[1].endswith("deployments")]
+    assert steps == [("PATCH", "web"), ("GET", "deployments"), ("DELETE", "cfg")]
+    assert CM_PATH not in cluster.objects and result["objects"][-1]["action"] == "deleted"
 
 
 def test_manifests_and_phases_are_exclusive(cluster):
