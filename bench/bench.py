@@ -4,7 +4,7 @@
 bench/results/summary.md. Every figure is a median of REPEATS runs (env BENCH_REPEATS, default 3),
 with the individual runs kept in the JSON.
 
-  python bench/bench.py [cold noop check scale throughput footprint floor]
+  python bench/bench.py [cold noop check scale throughput footprint floor pgbouncer]
   python bench/bench.py summary     # only rewrite summary.md from the JSON files
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from helpers import Api, admin_password, core_api, kubectl, run_playbook  # noqa: E402 (needs the path above)
+from helpers import Api, ServerConnections, admin_password, core_api, kubectl, run_playbook  # noqa: E402 (needs the path above)
 
 BENCH = REPO / "bench"
 RESULTS = BENCH / "results"
@@ -179,6 +179,28 @@ def bench_throughput():
     return out
 
 
+def bench_pgbouncer():
+    """PostgreSQL's client connections while 3 workers run 100 one-second tasks, without PgBouncer and
+    with it (its default pools, 10 + 5)."""
+    out = {}
+    deliver(str(REPO / "tests" / "integration" / "dags_load"))
+    for mode, enabled in (("direct", "false"), ("pgbouncer", "true")):
+        playbook("site.yml", "-e", "airflow_worker_replicas=3", "-e", "airflow_pgbouncer_enabled=%s" % enabled)
+        runs = []
+        for dummy in range(REPEATS):
+            sampler = ServerConnections(core_api())
+            seconds, state = dag_run("flujo_load", timeout=1800)
+            counts = [count for count, _ in sampler.stop()]
+            runs.append({"run_s": seconds, "samples": len(counts), "peak_connections": max(counts),
+                         "median_connections": median(counts)})
+        out[mode] = {"runs": runs, "median_peak_connections": median([r["peak_connections"] for r in runs]),
+                     "median_run_s": median([r["run_s"] for r in runs])}
+    out["ratio_peak_pgbouncer_to_direct"] = round(out["pgbouncer"]["median_peak_connections"]
+                                                  / out["direct"]["median_peak_connections"], 2)
+    playbook("site.yml")
+    return out
+
+
 def bench_footprint():
     pods = json.loads(kubectl("get", "pods", "-o", "json").stdout)["items"]
     out = {}
@@ -233,6 +255,13 @@ def summary(results):
         lines.append("- 200 short tasks, tasks/min: %s with 1 worker, %s with 3 (ratio of medians %.2f)" % (
             spread([r["tasks_per_minute"] for r in t["workers_1"]["runs"]]),
             spread([r["tasks_per_minute"] for r in t["workers_3"]["runs"]]), t["ratio_3_to_1"]))
+    if "pgbouncer" in results:
+        p = results["pgbouncer"]
+        lines.append("- PostgreSQL connections at the peak of 100 tasks on 3 workers: %s direct, %s through PgBouncer "
+                     "(pools 10 + 5; ratio %.2f); run time %.1f s / %.1f s" % (
+                         spread([r["peak_connections"] for r in p["direct"]["runs"]]),
+                         spread([r["peak_connections"] for r in p["pgbouncer"]["runs"]]),
+                         p["ratio_peak_pgbouncer_to_direct"], p["direct"]["median_run_s"], p["pgbouncer"]["median_run_s"]))
     if "footprint" in results:
         lines += ["", "| component | requests | limits | idle memory MiB | idle CPU m |", "|---|---|---|---|---|"]
         for name, f in sorted(results["footprint"].items()):
