@@ -286,6 +286,36 @@ def _worker_pools(name, value):
     return errors
 
 
+AUTOSCALING_KEYS = ("enabled", "engine", "min_replicas", "max_replicas", "polling_interval", "cooldown_period",
+                    "target_cpu_utilization", "keda_namespace")
+
+
+def _worker_autoscaling(name, value):
+    """Checked when enabled: an engine we render, counts in order, KEDA's namespace a namespace name."""
+    if not isinstance(value, dict):
+        return ["%s: must be a mapping, e.g. {enabled: true, engine: keda, max_replicas: 5}" % name]
+    errors = ["%s.%s: no such setting%s" % (name, key, _suggest(str(key), AUTOSCALING_KEYS))
+              for key in sorted(value, key=str) if key not in AUTOSCALING_KEYS]
+    if not _true(value.get("enabled", False)):
+        return errors
+    engine = value.get("engine", "keda")
+    if engine not in ("keda", "hpa"):
+        errors.append("%s.engine: must be keda (queue depth) or hpa (CPU), got %r" % (name, engine))
+    # KEDA may stop every worker while nothing is queued; an HPA cannot go below one
+    lowest = 0 if engine == "keda" else 1
+    checks = (("min_replicas", lowest), ("max_replicas", 1), ("polling_interval", 1), ("cooldown_period", 0),
+              ("target_cpu_utilization", 1))
+    for key, minimum in checks:
+        if key in value:
+            errors.extend(_count("%s.%s" % (name, key), value[key], minimum))
+    low, high = _whole(value.get("min_replicas", 1)), _whole(value.get("max_replicas", 5))
+    if low is not None and high is not None and low > high:
+        errors.append("%s: min_replicas (%d) is above max_replicas (%d)" % (name, low, high))
+    if "keda_namespace" in value:
+        errors.extend(_object_name(name + ".keda_namespace", value["keda_namespace"]))
+    return errors
+
+
 # [pgbouncer] settings the role wires together (the Service's port, the Secret's auth file, the exporter's user)
 PGBOUNCER_OWNED = ("listen_addr", "listen_port", "unix_socket_dir", "auth_file", "stats_users")
 PGBOUNCER_SETTING = re.compile(r"^[a-z_]+$")
@@ -343,6 +373,7 @@ RULES = (
     (re.compile(r"^airflow_ca_bundle$"), _ca_bundle),
     (re.compile(r"^airflow_remote_logging$"), _remote_logging),
     (re.compile(r"^airflow_worker_pools$"), _worker_pools),
+    (re.compile(r"^airflow_worker_autoscaling$"), _worker_autoscaling),
     (re.compile(r"_(pool_size|max_client_conn)$"), _positive),
     (re.compile(r"^airflow_pgbouncer_extra_settings$"), _pgbouncer_settings),
     (re.compile(r"_(node_selector|affinity|annotations)$"), _mapping),

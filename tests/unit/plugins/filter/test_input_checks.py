@@ -94,6 +94,13 @@ def test_good_input_has_no_errors():
     ("airflow_pgbouncer_extra_settings", {"server_reset_query": "DISCARD ALL;\nSELECT 1"}, "single-line value"),
     ("airflow_pgbouncer_metadata_pool_size", 0, ">= 1"),
     ("airflow_pgbouncer_max_client_conn", "many", ">= 1"),
+    ("airflow_worker_autoscaling", "keda", "must be a mapping"),
+    ("airflow_worker_autoscaling", {"enabled": True, "max_replica": 3}, "no such setting (did you mean 'max_replicas'?)"),
+    ("airflow_worker_autoscaling", {"enabled": True, "engine": "vpa"}, "must be keda (queue depth) or hpa (CPU)"),
+    ("airflow_worker_autoscaling", {"enabled": True, "engine": "hpa", "min_replicas": 0}, ">= 1"),
+    ("airflow_worker_autoscaling", {"enabled": True, "min_replicas": 4, "max_replicas": 2}, "min_replicas (4) is above max_replicas (2)"),
+    ("airflow_worker_autoscaling", {"enabled": True, "polling_interval": 0}, ">= 1"),
+    ("airflow_worker_autoscaling", {"enabled": True, "keda_namespace": "KEDA"}, "not a valid Kubernetes name"),
 ])
 def test_each_bad_value_is_named(name, value, words):
     errors = input_errors(dict(GOOD, **{name: value}))
@@ -405,3 +412,9 @@ def test_a_datastore_mapping_missing_keys_names_them(setting):
     error = the_error(**{setting: partial})
     missing = [key for key in FULL[setting] if key not in partial]
     assert error.startswith("%s: is missing %s;" % (setting, ", ".join(missing))) and "replaces the default whole" in error
+
+
+def test_autoscaling_is_checked_only_when_on_and_keda_may_stop_every_worker():
+    assert input_errors(dict(GOOD, airflow_worker_autoscaling={"enabled": False, "engine": "vpa", "min_replicas": -1})) == []
+    assert input_errors(dict(GOOD, airflow_worker_autoscaling={"enabled": True, "engine": "keda", "min_replicas": 0,
+                                                                "max_replicas": 4, "keda_namespace": "keda"})) == []
