@@ -416,5 +416,5 @@ def test_a_datastore_mapping_missing_keys_names_them(setting):
 
 def test_autoscaling_is_checked_only_when_on_and_keda_may_stop_every_worker():
     assert input_errors(dict(GOOD, airflow_worker_autoscaling={"enabled": False, "engine": "vpa", "min_replicas": -1})) == []
-    assert input_errors(dict(GOOD, airflow_worker_autoscaling={"enabled": True, "engine": "keda", "min_replicas": 0,
-                                                                "max_replicas": 4, "keda_namespace": "keda"})) == []
+    keda = {"enabled": True, "engine": "keda", "min_replicas": 0, "max_replicas": 4, "keda_namespace": "keda"}
+    assert input_errors(dict(GOOD, airflow_worker_autoscaling=keda)) == []
