@@ -48,7 +48,7 @@ image "local/statsd-exporter:$STATSD_EXPORTER_VERSION" "$statsd_exporter" 65534:
 weed=$(go_binary seaweedfs weed "$SEAWEEDFS_VERSION" github.com/seaweedfs/seaweedfs weed)
 image local/seaweedfs:1 "$weed" 65534:65534
 
-# KEDA: two programs of one module, and its CRDs (kept beside the binaries for hack/kind/keda.sh).
+# KEDA: two programs of one module, and its CRDs (kept beside the binaries for tests/integration/keda_install.py).
 # Built in a writable copy of the module: -mod=mod lets go complete go.sum there.
 keda_dir=$BIN_DIR/keda-$KEDA_VERSION
 if [ ! -f "$keda_dir/.done" ]; then

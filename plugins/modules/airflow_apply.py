@@ -19,7 +19,8 @@ description:
     manager (conflicts are forced, this field manager owns what it applies), with one API client
     for the whole list.
   - Reports a change exactly, per object; an object whose C(resourceVersion) the apply left as it was
-    did not change.
+    did not change, nor did one with a spec whose C(generation), labels and annotations stayed the
+    same (a controller or an autoscaler may have written its status meanwhile).
   - Several lists (O(phases)) are applied in order in the same call.
   - With O(wait=true), waits for every Deployment, StatefulSet and Job of the list at the same time,
     Deployments and StatefulSets until every replica runs the new spec and is ready, Jobs until they
@@ -329,8 +330,18 @@ def apply_one(module, api, obj, before, query, missing):
         return "created", after
     if "dryRun" in query:
         return ("unchanged" if comparable(before) == comparable(after) else "updated"), after
-    same = before["metadata"].get("resourceVersion") == after["metadata"].get("resourceVersion")
-    return ("unchanged" if same else "updated"), after
+    return ("unchanged" if unchanged(before, after) else "updated"), after
+
+
+def unchanged(before, after):
+    """The apply wrote nothing: the same resourceVersion; or, for an object whose spec has a generation,
+    the same generation, labels and annotations (its status may have been written meanwhile by a
+    controller or an autoscaler, which moves the resourceVersion, not the generation)."""
+    was, now = before["metadata"], after["metadata"]
+    if was.get("resourceVersion") == now.get("resourceVersion"):
+        return True
+    return ("spec" in after and bool(was.get("generation"))
+            and all(was.get(field) == now.get(field) for field in ("generation", "labels", "annotations")))
 
 
 def retired(module, api, phase, query):

@@ -560,6 +560,26 @@ def test_what_a_phase_retires_is_deleted_after_its_new_objects_are_ready(cluster
     assert CM_PATH not in cluster.objects and result["objects"][-1]["action"] == "deleted"
 
 
+def test_a_status_written_between_the_read_and_the_apply_is_no_change(cluster):
+    # an autoscaler or a controller writes the status meanwhile: a new resourceVersion, not a change of ours
+    ok([namespace(), deployment()])
+    apply = cluster.apply
+
+    def status_written_first(path, body, query):
+        if path == DEPLOY_PATH:
+            cluster.objects[path]["status"] = {"replicas": 3}
+            cluster.rv += 1
+            cluster.objects[path]["metadata"]["resourceVersion"] = str(cluster.rv)
+        return apply(path, body, query)
+    cluster.apply = status_written_first
+    assert ok([namespace(), deployment()])["changed"] is False
+    result = ok([namespace(), deployment(image="img:2")])
+    assert [o["action"] for o in result["objects"]] == ["unchanged", "updated"]
+    labelled = deployment()
+    labelled["metadata"]["labels"] = {"team": "data"}
+    assert ok([namespace(), labelled])["objects"][1]["action"] == "updated"
+
+
 def test_manifests_and_phases_are_exclusive(cluster):
     out = failed([namespace()], phases=phases(("a", [namespace()])))
     assert "mutually exclusive" in out.result["msg"]
