@@ -228,8 +228,7 @@ def _remote_logging(name, value):
     keys' values are never named in a message."""
     if not isinstance(value, dict):
         return ["%s: must be a mapping, e.g. {enabled: true, base_log_folder: s3://BUCKET/PREFIX}" % name]
-    errors = ["%s.%s: no such setting%s" % (name, key, _suggest(str(key), REMOTE_LOGGING_KEYS))
-              for key in sorted(value, key=str) if key not in REMOTE_LOGGING_KEYS]
+    errors = _unknown_keys(name, value, REMOTE_LOGGING_KEYS)
     if not _true(value.get("enabled", False)):
         return errors
     folder = S3_FOLDER.match(str(value.get("base_log_folder") or ""))
@@ -265,8 +264,7 @@ def _worker_pools(name, value):
         if not isinstance(pool, dict):
             errors.append("%s: must be a mapping with name and queues" % at)
             continue
-        errors.extend("%s.%s: no such setting%s" % (at, key, _suggest(str(key), WORKER_POOL_KEYS))
-                      for key in sorted(pool, key=str) if key not in WORKER_POOL_KEYS)
+        errors.extend(_unknown_keys(at, pool, WORKER_POOL_KEYS))
         pool_name = pool.get("name")
         if not isinstance(pool_name, str) or len(pool_name) > 30 or not DNS_LABEL.match(pool_name):
             errors.append("%s.name: %r is not a pool name (lower case letters, digits and '-', at most 30: "
@@ -294,8 +292,7 @@ def _worker_autoscaling(name, value):
     """Checked when enabled: an engine we render, counts in order, KEDA's namespace a namespace name."""
     if not isinstance(value, dict):
         return ["%s: must be a mapping, e.g. {enabled: true, engine: keda, max_replicas: 5}" % name]
-    errors = ["%s.%s: no such setting%s" % (name, key, _suggest(str(key), AUTOSCALING_KEYS))
-              for key in sorted(value, key=str) if key not in AUTOSCALING_KEYS]
+    errors = _unknown_keys(name, value, AUTOSCALING_KEYS)
     if not _true(value.get("enabled", False)):
         return errors
     engine = value.get("engine", "keda")
@@ -392,6 +389,12 @@ def _true(value):
 def _suggest(word, choices):
     close = difflib.get_close_matches(word, choices, n=1)
     return " (did you mean %r?)" % close[0] if close else ""
+
+
+def _unknown_keys(name, mapping, known):
+    """One error per key of mapping that is not among known, with the closest known key suggested."""
+    return ["%s.%s: no such setting%s" % (name, key, _suggest(str(key), known))
+            for key in sorted(mapping, key=str) if key not in known]
 
 
 def _host(name, value, port_variable):
