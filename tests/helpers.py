@@ -74,6 +74,27 @@ def render_site(out, inventory, *extra):
                        inventory=str(REPO / "inventory" / inventory), timeout=300)
 
 
+def rendered_objects(out):
+    """The manifests a render wrote to OUT, by (kind, name)."""
+    import yaml
+    return {(o["kind"], o["metadata"]["name"]): o for o in (yaml.safe_load(p.read_text()) for p in out.glob("*.yaml"))}
+
+
+def validate_schemas(paths):
+    """kubernetes-validate (Kubernetes 1.35 schemas, strict) of manifest files; the CompletedProcess."""
+    return subprocess.run(["kubernetes-validate", "-k", "1.35.0", "--strict", "--quiet"] + [str(p) for p in paths],
+                          capture_output=True, text=True, check=False)
+
+
+def go_module_dir(module, toolchain="local"):
+    """The directory of MODULE@VERSION in the Go module cache (downloaded from the proxy when missing)."""
+    out = subprocess.run(["go", "mod", "download", "-json", module], capture_output=True, text=True, check=False,
+                         env=dict(os.environ, GOFLAGS="-mod=mod", GOTOOLCHAIN=toolchain))
+    directory = json.loads(out.stdout or "{}").get("Dir")
+    assert directory, out.stdout + out.stderr
+    return directory
+
+
 # --- the cluster
 
 def kubectl(*args, check=True, **kwargs):

@@ -6,21 +6,15 @@ TriggerAuthentication are valid against the CRDs of the KEDA release hack/kind b
 module cache), the HPA against the Kubernetes schema; PostgreSQL admits KEDA's operator."""
 
 import json
-import os
-import subprocess
 
 import jsonschema
 import pytest
 import yaml
 
-from helpers import render_site
+from helpers import go_module_dir, render_site, rendered_objects as objects, validate_schemas
 
 KEDA_MODULE = "github.com/kedacore/keda/v2@v2.21.1"
 SETTINGS = {"enabled": True, "min_replicas": 0, "max_replicas": 6, "polling_interval": 15, "cooldown_period": 60}
-
-
-def objects(out):
-    return {(o["kind"], o["metadata"]["name"]): o for o in (yaml.safe_load(p.read_text()) for p in out.glob("*.yaml"))}
 
 
 def render(tmp_path_factory, name, settings):
@@ -42,11 +36,7 @@ def hpa(tmp_path_factory):
 
 def keda_schema(kind_file):
     """The openAPIV3Schema of a KEDA CRD, from the Go module cache (hack/kind downloads that release)."""
-    out = subprocess.run(["go", "mod", "download", "-json", KEDA_MODULE], capture_output=True, text=True, check=False,
-                         env=dict(os.environ, GOFLAGS="-mod=mod", GOTOOLCHAIN="go1.27.4"))
-    directory = json.loads(out.stdout).get("Dir")
-    assert directory, out.stdout + out.stderr
-    crd = yaml.safe_load(open("%s/config/crd/bases/%s" % (directory, kind_file)))
+    crd = yaml.safe_load(open("%s/config/crd/bases/%s" % (go_module_dir(KEDA_MODULE, "go1.27.4"), kind_file)))
     return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 
 
@@ -96,6 +86,5 @@ def test_hpa_scales_on_cpu_and_renders_nothing_of_keda(hpa):
                                                                                          "averageUtilization": 65}}}]
     assert not [key for key in found if key[0] in ("ScaledObject", "TriggerAuthentication")]
     assert "keda-operator" not in json.dumps(found[("NetworkPolicy", "airflow-postgresql")])
-    run = subprocess.run(["kubernetes-validate", "-k", "1.35.0", "--strict", "--quiet"] + [str(f) for f in hpa.glob("*.yaml")],
-                         capture_output=True, text=True, check=False)
+    run = validate_schemas(hpa.glob("*.yaml"))
     assert run.returncode == 0, run.stdout + run.stderr

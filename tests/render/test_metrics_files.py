@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import yaml
 
-from helpers import REPO, render_site
+from helpers import REPO, render_site, validate_schemas
 
 FILES = REPO / "roles" / "airflow_metrics" / "files"
 RULES = FILES / "alert-rules.yml"
@@ -135,8 +135,7 @@ def test_metrics_on_render_the_exporter_and_the_operator_objects_only_when_asked
     assert config["AIRFLOW__METRICS__STATSD_ON"] == "True"
     assert config["AIRFLOW__METRICS__STATSD_HOST"] == "airflow-statsd.airflow.svc.cluster.local"
     plain = [str(f) for name, f in files.items() if name not in OPERATOR_OBJECTS]
-    run = subprocess.run(["kubernetes-validate", "-k", "1.35.0", "--strict", "--quiet"] + plain,
-                         capture_output=True, text=True, check=False)
+    run = validate_schemas(plain)
     assert run.returncode == 0, run.stdout + run.stderr
     if operator == "always":
         rule = yaml.safe_load(files["PrometheusRule/airflow-statsd"].read_text())

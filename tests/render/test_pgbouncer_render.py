@@ -4,21 +4,15 @@
 (no credential in any manifest; the migration Job still reaches PostgreSQL itself)."""
 
 import json
-import subprocess
 
 import pytest
-import yaml
 
-from helpers import render_site
+from helpers import render_site, rendered_objects as objects, validate_schemas
 
 SETTINGS = {"airflow_pgbouncer_enabled": True, "airflow_pgbouncer_replicas": 2,
             "airflow_pgbouncer_metadata_pool_size": 7, "airflow_pgbouncer_result_backend_pool_size": 3,
             "airflow_pgbouncer_extra_settings": {"server_idle_timeout": 120},
             "airflow_database": {"host": "", "port": 5432, "name": "airflow", "user": "airflow", "query": "sslmode=require"}}
-
-
-def objects(out):
-    return {(o["kind"], o["metadata"]["name"]): o for o in (yaml.safe_load(p.read_text()) for p in out.glob("*.yaml"))}
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +45,7 @@ def test_pgbouncer_renders_its_pool_service_policy_and_budget(rendered, plain_re
     assert pod["topologySpreadConstraints"]  # two replicas go to different nodes where they can
     service = found[("Service", "airflow-pgbouncer")]
     assert {p["port"] for p in service["spec"]["ports"]} == {6432, 9127}
-    run = subprocess.run(["kubernetes-validate", "-k", "1.35.0", "--strict", "--quiet"] + [str(f) for f in rendered.glob("*.yaml")],
-                         capture_output=True, text=True, check=False)
+    run = validate_schemas(rendered.glob("*.yaml"))
     assert run.returncode == 0, run.stdout + run.stderr
 
 

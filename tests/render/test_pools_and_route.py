@@ -6,24 +6,18 @@ the HTTPRoute is valid against the Gateway API's own CRD schema (sigs.k8s.io/gat
 module proxy) and routes the path of airflow_base_url."""
 
 import json
-import os
-import subprocess
 
 import jsonschema
 import pytest
 import yaml
 
-from helpers import render_site
+from helpers import go_module_dir, render_site, rendered_objects as objects
 
 GATEWAY_API = "sigs.k8s.io/gateway-api@v1.6.3"
 POOL = {"name": "io", "queues": ["flujo-io", "bulk"], "replicas": 2, "concurrency": 3,
         "node_selector": {"pool": "io"}, "extra_env": {"IO_POOL": "yes"}}
 ROUTE = {"enabled": True, "parent_refs": [{"name": "public", "namespace": "gateways", "sectionName": "https"}],
          "hostnames": ["airflow.example.com"], "annotations": {"example.org/team": "data"}}
-
-
-def objects(out):
-    return {(o["kind"], o["metadata"]["name"]): o for o in (yaml.safe_load(p.read_text()) for p in out.glob("*.yaml"))}
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +56,7 @@ def test_a_pool_is_the_default_worker_with_its_own_queues_and_sizing(rendered, p
 
 def gateway_api_schema(kind_file):
     """The openAPIV3Schema of the v1 version of a Gateway API CRD, from the Go module cache."""
-    out = subprocess.run(["go", "mod", "download", "-json", GATEWAY_API], capture_output=True, text=True, check=True,
-                         env=dict(os.environ, GOFLAGS="-mod=mod", GOTOOLCHAIN="local"))
-    crd = yaml.safe_load(open("%s/config/crd/standard/%s" % (json.loads(out.stdout)["Dir"], kind_file)))
+    crd = yaml.safe_load(open("%s/config/crd/standard/%s" % (go_module_dir(GATEWAY_API), kind_file)))
     return next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
 
 
