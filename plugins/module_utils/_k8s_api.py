@@ -6,20 +6,34 @@ options, K8S_AUTH_* variables and precedence), without the dynamic client: its d
 request per API group on every module run, the largest part of a no-op call against a reachable
 cluster. The kinds the roles render map to their REST paths statically; any other kind is looked up
 once per group/version.
+
+Importing the kubernetes package costs 0.5-1 s of every module run (it loads every generated API and
+model class). So when the connection is one this file can make with the standard library alone (a
+kubeconfig whose user has a client certificate or a token, or the in-cluster service account, and no
+other connection option) it does, and reads the kubeconfig the same way the kubernetes client does;
+anything else (exec and auth-provider plugins, proxies, impersonation, options given to the module,
+several kubeconfig files) goes through kubernetes.core's own configuration code, as before.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
+import os
+import ssl
+import tempfile
+
+from http import client as http_client
+from urllib.parse import urlencode, urlsplit
+
+from ansible.module_utils.basic import missing_required_lib
 
 try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as core_client
-    from kubernetes.client.rest import ApiException
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_MAP
 except ImportError:
-    core_client = None  # the module fails with missing_required_lib("kubernetes") first
+    AUTH_ARG_MAP = {}
 
 # (apiVersion, kind) -> (plural, namespaced)
 STATIC_KINDS = {
@@ -40,9 +54,24 @@ STATIC_KINDS = {
 
 
 def connect(module):
-    """An Api for module (an AnsibleK8SModule), or the module fails saying why it has no client."""
+    """An Api for module (an AnsibleK8SModule made with check_k8s=False), or the module fails saying
+    why it has no client."""
     try:
-        return Api(build_api_client(module))
+        settings = light_settings(module)
+    except Exception:  # pylint: disable=broad-except
+        settings = None  # anything this file does not understand: kubernetes.core's code says what is wrong
+    if settings is not None:
+        try:
+            return Api(LightTransport(settings))
+        except Exception as exc:  # pylint: disable=broad-except
+            module.fail_json(msg="Could not create API client: %s" % exc)
+    module.requires("kubernetes")
+    try:
+        from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    except ImportError as exc:
+        module.fail_json(msg=missing_required_lib("kubernetes.core"), exception=str(exc))
+    try:
+        return Api(ClientTransport(build_api_client(module)))
     except CoreException as exc:
         module.fail_from_exception(exc)
     except Exception as exc:  # pylint: disable=broad-except
@@ -59,6 +88,7 @@ class ApiError(Exception):
 
 def build_api_client(module):
     """kubernetes.client.ApiClient built by kubernetes.core's own configuration code."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as core_client
     auth = core_client._create_auth_spec(module)
     configuration = core_client._create_configuration(auth)
     api_client = core_client.kubernetes.client.ApiClient(configuration)
@@ -67,40 +97,233 @@ def build_api_client(module):
     return api_client
 
 
-class Api(object):
-    """Raw JSON requests over an ApiClient; objects stay dicts, as the manifests are."""
+# --- the light path: when the standard library can make the connection --------------------------
+
+IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# What a kubeconfig's cluster and user may hold for the light path; anything else (exec,
+# auth-provider, username, impersonation, proxy-url, tls-server-name, ...) takes the kubernetes client
+LIGHT_CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify",
+                      "extensions"}
+LIGHT_USER_KEYS = {"client-certificate", "client-certificate-data", "client-key", "client-key-data", "token",
+                   "extensions"}
+
+
+def _auth_option(module, arg_name, true_name):
+    """A connection option as kubernetes.core reads it: the module's parameter, else K8S_AUTH_<NAME>."""
+    value = module.params.get(arg_name)
+    if value is not None:
+        return value
+    return os.getenv("K8S_AUTH_%s" % arg_name.upper()) or os.getenv("K8S_AUTH_%s" % true_name.upper())
+
+
+def light_settings(module):
+    """The connection as {server, ca_file | ca_data, insecure, cert_file | cert_data, key_file | key_data,
+    token}, read exactly as kubernetes.core and the kubernetes client would read it; or None when only
+    the kubernetes client can make it."""
+    if not AUTH_ARG_MAP:
+        return None
+    options = dict((true, _auth_option(module, arg, true)) for true, arg in AUTH_ARG_MAP.items() if arg != "proxy_headers")
+    extra = [name for name, value in options.items() if value not in (None, "") and name not in ("kubeconfig", "context")]
+    extra += [name for name in ("impersonate_user", "impersonate_groups") if module.params.get(name) or os.getenv("K8S_AUTH_%s" % name.upper())]
+    extra += [name for name in os.environ if name.startswith("K8S_AUTH_PROXY_HEADERS_")]
+    if extra:
+        return None
+    kubeconfig, context = options["kubeconfig"], options["context"]
+    if not kubeconfig and not context and os.getenv("KUBERNETES_SERVICE_HOST") and os.getenv("KUBERNETES_SERVICE_PORT"):
+        return in_cluster_settings()
+    if isinstance(kubeconfig, dict):
+        return kubeconfig_settings(kubeconfig, context, base_dir=None)
+    if not kubeconfig:
+        paths = [path for path in os.getenv("KUBECONFIG", "").split(os.pathsep) if path]
+        if len(paths) > 1:  # the client merges several files: left to it
+            return None
+        kubeconfig = paths[0] if paths else "~/.kube/config"
+    path = os.path.expanduser(kubeconfig)
+    if not os.path.isfile(path):
+        return None
+    import yaml  # a dependency of the kubernetes client, and of the collection's own requirements
+    with open(path) as handle:
+        config = yaml.safe_load(handle)
+    return kubeconfig_settings(config, context, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def in_cluster_settings():
+    token_file, ca_file = os.path.join(IN_CLUSTER_DIR, "token"), os.path.join(IN_CLUSTER_DIR, "ca.crt")
+    if not (os.path.isfile(token_file) and os.path.isfile(ca_file)):
+        return None
+    host = os.environ["KUBERNETES_SERVICE_HOST"]
+    if ":" in host:  # IPv6
+        host = "[%s]" % host
+    with open(token_file) as handle:
+        token = handle.read().strip()
+    return {"server": "https://%s:%s" % (host, os.environ["KUBERNETES_SERVICE_PORT"]), "ca_file": ca_file, "token": token}
+
+
+def _named(entries, name):
+    for entry in entries or []:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            return entry
+    return None
+
+
+def kubeconfig_settings(config, context_name, base_dir):
+    """The light settings of a kubeconfig (a dict) and context (None: its current-context), or None."""
+    if not isinstance(config, dict):
+        return None
+    context = _named(config.get("contexts"), context_name or config.get("current-context"))
+    if context is None or not isinstance(context.get("context"), dict):
+        return None
+    cluster = _named(config.get("clusters"), context["context"].get("cluster"))
+    user = _named(config.get("users"), context["context"].get("user")) if context["context"].get("user") else {"user": {}}
+    if cluster is None or user is None:
+        return None
+    cluster, user = cluster.get("cluster") or {}, user.get("user") or {}
+    if set(cluster) - LIGHT_CLUSTER_KEYS or set(user) - LIGHT_USER_KEYS or not cluster.get("server"):
+        return None
+    settings = {"server": cluster["server"], "insecure": bool(cluster.get("insecure-skip-tls-verify"))}
+    for prefix, key in (("ca", "certificate-authority"), ("cert", "client-certificate"), ("key", "client-key")):
+        if cluster.get(key + "-data") or user.get(key + "-data"):
+            settings[prefix + "_data"] = base64.b64decode(cluster.get(key + "-data") or user.get(key + "-data"))
+        elif cluster.get(key) or user.get(key):
+            path = os.path.expanduser(cluster.get(key) or user.get(key))
+            if base_dir and not os.path.isabs(path):
+                path = os.path.join(base_dir, path)
+            settings[prefix + "_file"] = path
+    if user.get("token"):
+        settings["token"] = user["token"]
+    return settings
+
+
+class LightTransport(object):
+    """HTTP(S) to the API server with the standard library, over one kept-alive connection."""
+
+    def __init__(self, settings):
+        url = urlsplit(settings["server"])
+        self.scheme, self.host, self.port = url.scheme, url.hostname, url.port
+        self.prefix = url.path.rstrip("/")
+        self.token = settings.get("token")
+        self.context = None
+        if self.scheme == "https":
+            self.context = ssl_context(settings)
+        elif self.scheme != "http":
+            raise ValueError("the server %s is neither https nor http" % settings["server"])
+        self.connection = None
+
+    def _connect(self):
+        if self.scheme == "https":
+            return http_client.HTTPSConnection(self.host, self.port, context=self.context)
+        return http_client.HTTPConnection(self.host, self.port)
+
+    def send(self, method, path, query, headers, body):
+        """(status, reason, body bytes); a connection error raises."""
+        url = self.prefix + path + ("?" + urlencode(query) if query else "")
+        headers = dict(headers)
+        if self.token:
+            headers["Authorization"] = "Bearer %s" % self.token
+        data = None if body is None else json.dumps(body, default=_plain).encode("utf-8")
+        for attempt in (1, 2):
+            reused = self.connection is not None
+            if self.connection is None:
+                self.connection = self._connect()
+            try:
+                self.connection.request(method, url, body=data, headers=headers)
+                response = self.connection.getresponse()
+                return response.status, response.reason, response.read()
+            except (http_client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.connection.close()
+                self.connection = None
+                if not reused or attempt == 2:  # only a kept-alive connection the server closed is retried
+                    raise
+            except Exception:
+                self.connection.close()
+                self.connection = None
+                raise
+
+
+def _plain(value):
+    """JSON for what YAML may have parsed into other types (dates), as the kubernetes client sends them."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def ssl_context(settings):
+    if settings.get("insecure"):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif settings.get("ca_data"):
+        context = ssl.create_default_context(cadata=settings["ca_data"].decode("ascii"))
+    else:
+        context = ssl.create_default_context(cafile=settings.get("ca_file"))
+    cert, key = settings.get("cert_file"), settings.get("key_file")
+    if settings.get("cert_data") or settings.get("key_data"):
+        # load_cert_chain reads files only: written to a private directory, removed once loaded
+        with tempfile.TemporaryDirectory() as private:
+            if settings.get("cert_data"):
+                cert = _write_private(private, "cert", settings["cert_data"])
+            if settings.get("key_data"):
+                key = _write_private(private, "key", settings["key_data"])
+            context.load_cert_chain(cert, key)
+    elif cert:
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def _write_private(directory, name, data):
+    path = os.path.join(directory, name)
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    return path
+
+
+class ClientTransport(object):
+    """The same requests over a kubernetes.client.ApiClient (the connections the light path cannot make)."""
 
     def __init__(self, api_client):
         self.api_client = api_client
-        self._discovered = {}
 
-    def request(self, method, path, body=None, query=None, content_type="application/json", text=False):
-        """The response as JSON (as text with text=True); ApiError on an error status or no connection."""
-        headers = {"Accept": "*/*" if text else "application/json", "Content-Type": content_type}
-        query = list((query or {}).items())
+    def send(self, method, path, query, headers, body):
+        from kubernetes.client.rest import ApiException
         client = self.api_client
         try:
             if hasattr(client, "param_serialize"):  # kubernetes >= 37: the generated transport of openapi-generator 7
                 response = client.call_api(*client.param_serialize(
                     method, path, query_params=query, header_params=headers, body=body, auth_settings=["BearerToken"]))
                 response.read()
-                if not 200 <= response.status <= 299:
-                    client.response_deserialize(response, {})  # raises ApiException
             else:
                 response = client.call_api(
                     path, method, query_params=query, header_params=headers, body=body, auth_settings=["BearerToken"],
                     _preload_content=False, _return_http_data_only=True)
         except ApiException as exc:
+            return exc.status, exc.reason, exc.body if isinstance(exc.body, bytes) else (exc.body or "").encode("utf-8")
+        return response.status, getattr(response, "reason", ""), response.data
+
+
+class Api(object):
+    """Raw JSON requests over a transport (LightTransport or ClientTransport); objects stay dicts, as
+    the manifests are."""
+
+    def __init__(self, transport):
+        self.transport = transport
+        self._discovered = {}
+
+    def request(self, method, path, body=None, query=None, content_type="application/json", text=False):
+        """The response as JSON (as text with text=True); ApiError on an error status or no connection."""
+        headers = {"Accept": "*/*" if text else "application/json", "Content-Type": content_type}
+        query = list((query or {}).items())
+        try:
+            status, reason, data = self.transport.send(method, path, query, headers, body)
+        except Exception as exc:  # pylint: disable=broad-except
+            # connection and TLS errors: the cluster was not reached
+            raise ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__, str(exc))
+        if not 200 <= status <= 299:
             message = ""
             try:
-                message = json.loads(exc.body).get("message", "")
+                message = json.loads(data).get("message", "")
             except (TypeError, ValueError, AttributeError):
                 pass
-            raise ApiError(exc.status, exc.reason, message)
-        except Exception as exc:  # pylint: disable=broad-except
-            # urllib3 connection errors, TLS errors: the cluster was not reached
-            raise ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__, str(exc))
-        return response.data.decode("utf-8", "replace") if text else json.loads(response.data)
+            raise ApiError(status, reason, message)
+        return data.decode("utf-8", "replace") if text else json.loads(data)
 
     def resource(self, api_version, kind):
         """(plural, namespaced) of a kind, from the static map or the API's list of its group/version."""

@@ -561,7 +561,8 @@ def main():
         wait_interval=dict(type="float", default=1.0),
         concurrent_when_new=dict(type="bool", default=False),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True,
+    # check_k8s/check_pyyaml import the kubernetes package (0.5-1 s): connect() needs it only for what the light path cannot do
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True, check_k8s=False, check_pyyaml=False,
                               mutually_exclusive=[("manifests", "phases")], required_one_of=[("manifests", "phases")])
     params = module.params
     single = dict(name="apply", manifests=params["manifests"], wait=params["wait"], wait_timeout=None, if_served=[], absent=[], prune=[])

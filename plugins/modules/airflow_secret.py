@@ -402,7 +402,8 @@ def main():
         )),
         update_supplied=dict(type="bool", default=False),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+    # check_k8s/check_pyyaml import the kubernetes package (0.5-1 s): connect() needs it only for what the light path cannot do
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True, check_k8s=False, check_pyyaml=False)
     no_log_values = module._module.no_log_values  # the AnsibleModule's own set, which exit_json/fail_json use
 
     specs = module.params["secrets"]

@@ -165,6 +165,25 @@ def _serve(monkeypatch, fake, seen=None):
 
     monkeypatch.setattr(_k8s_api, "build_api_client", build)
 
+    def light_send(transport, method, path, query, headers, body):
+        """The light path (standard library) answered by the same fake server."""
+        if seen is not None:
+            seen["light"] = transport
+        headers = dict(headers, **({"authorization": "Bearer %s" % transport.token} if transport.token else {}))
+        response = fake.http(method, "%s://%s:%s%s" % (transport.scheme, transport.host, transport.port, path),
+                             body=None if body is None else json.dumps(body), headers=headers)
+        return response.status, response.reason, response.data
+
+    monkeypatch.setattr(_k8s_api.LightTransport, "send", light_send)
+
+
+def server_and_token(seen):
+    """Where the module sent its requests, and with which token, whichever path made the connection."""
+    if "light" in seen:
+        transport = seen["light"]
+        return "%s://%s:%s" % (transport.scheme, transport.host, transport.port), transport.token
+    return seen["configuration"].host, list(seen["configuration"].api_key.values())[0][len("Bearer "):]
+
 
 @pytest.fixture
 def api(monkeypatch):
@@ -621,9 +640,7 @@ def test_k8s_auth_kubeconfig_and_context_from_the_environment_are_honoured(built
     monkeypatch.setenv("K8S_AUTH_KUBECONFIG", path)
     monkeypatch.setenv("K8S_AUTH_CONTEXT", "b_chosen")
     ok([{"name": "s", "keys": [{"name": "A"}]}])
-    assert built["configuration"].host == "https://chosen.invalid:6443"
-    assert built["api_client"].configuration is built["configuration"]
-    assert list(built["configuration"].api_key.values()) == ["Bearer token-b_chosen"]
+    assert server_and_token(built) == ("https://chosen.invalid:6443", "token-b_chosen")
 
 
 def test_k8s_auth_kubeconfig_alone_uses_its_current_context(built, monkeypatch, tmp_path):
@@ -631,7 +648,7 @@ def test_k8s_auth_kubeconfig_alone_uses_its_current_context(built, monkeypatch, 
                        b_other="https://other.invalid:6443")
     monkeypatch.setenv("K8S_AUTH_KUBECONFIG", path)
     ok([{"name": "s", "keys": [{"name": "A"}]}])
-    assert built["configuration"].host == "https://current.invalid:6443"
+    assert server_and_token(built) == ("https://current.invalid:6443", "token-a_current")
 
 
 def test_parameters_win_over_the_environment(built, monkeypatch, tmp_path):
@@ -641,7 +658,7 @@ def test_parameters_win_over_the_environment(built, monkeypatch, tmp_path):
     monkeypatch.setenv("K8S_AUTH_KUBECONFIG", env_path)
     monkeypatch.setenv("K8S_AUTH_CONTEXT", "a")
     ok([{"name": "s", "keys": [{"name": "A"}]}], kubeconfig=param_path, context="b")
-    assert built["configuration"].host == "https://param-b.invalid:6443"
+    assert server_and_token(built) == ("https://param-b.invalid:6443", "token-b")
 
 
 def test_k8s_auth_host_api_key_and_impersonation_from_the_environment(built, monkeypatch):
