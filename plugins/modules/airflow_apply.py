@@ -120,6 +120,7 @@ options:
     default: 1.0
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - flujo.airflow.light_connection
 notes:
   - Supports check mode (server-side dry run; objects of a namespace that does not exist yet are
     reported as to be created, since the API server cannot dry-run them) and diff mode (before and

@@ -40,6 +40,7 @@ options:
     default: []
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - flujo.airflow.light_connection
 notes:
   - "Belongs to the action group C(flujo.airflow.k8s), as M(flujo.airflow.airflow_apply) does."
 requirements:

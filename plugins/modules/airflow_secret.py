@@ -147,6 +147,7 @@ options:
     default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - flujo.airflow.light_connection
 notes:
   - Supports check mode fully (nothing is written; the report says what would happen) and diff mode
     (per-key states only, never values).
