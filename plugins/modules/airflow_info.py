@@ -66,6 +66,10 @@ resources:
   returned: always
   type: list
   elements: dict
+namespace_exists:
+  description: Whether O(namespace) exists (read with one more request only when nothing was listed).
+  returned: always
+  type: bool
 """
 
 import copy
@@ -98,7 +102,18 @@ def main():
     resources = listed.get("items") or []
     for item in resources:
         item.update(kind=params["kind"], apiVersion=params["api_version"])  # the items of a list name neither
-    module.exit_json(changed=False, resources=resources)
+    module.exit_json(changed=False, resources=resources,
+                     namespace_exists=bool(resources) or namespace_exists(module, api, params["namespace"]))
+
+
+def namespace_exists(module, api, namespace):
+    try:
+        api.request("GET", "/api/v1/namespaces/%s" % namespace)
+    except ApiError as exc:
+        if exc.status == 404:
+            return False
+        module.fail_json(msg="Cannot read the namespace %s: %s%s" % (namespace, exc, (": " + exc.message) if exc.message else ""))
+    return True
 
 
 if __name__ == "__main__":

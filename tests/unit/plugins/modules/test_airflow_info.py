@@ -38,11 +38,20 @@ def test_lists_the_objects_with_one_request_and_the_label_selector(cluster):
     assert [(r["kind"], r["apiVersion"], r["metadata"]["name"]) for r in result["resources"]] == [
         ("Pod", "v1", "scheduler-1"), ("Pod", "v1", "worker-0")]
     assert [r[:3] for r in cluster.requests] == [("GET", "/api/v1/namespaces/%s/pods" % NS, {"labelSelector": "a=b,c"})]
+    assert result["namespace_exists"] is True  # it listed something: no second request
 
 
 def test_a_namespace_that_does_not_exist_has_nothing(cluster):
     result = succeeded(run_module(airflow_info.main, dict(kind="Job", api_version="batch/v1", namespace="nowhere")))
     assert result["resources"] == []
+    assert result["namespace_exists"] is False
+
+
+def test_an_empty_list_looks_whether_the_namespace_exists(cluster):
+    result = succeeded(run_module(airflow_info.main, dict(kind="Job", api_version="batch/v1", namespace=NS)))
+    assert (result["resources"], result["namespace_exists"]) == ([], True)
+    assert [r[:2] for r in cluster.requests] == [("GET", "/apis/batch/v1/namespaces/%s/jobs" % NS),
+                                                 ("GET", "/api/v1/namespaces/%s" % NS)]
 
 
 def test_an_unreachable_cluster_is_named(monkeypatch, cluster):
