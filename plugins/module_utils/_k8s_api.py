@@ -22,8 +22,11 @@ __metaclass__ = type
 import base64
 import json
 import os
+import socket
 import ssl
+import struct
 import tempfile
+import time
 
 from http import client as http_client
 from urllib.parse import urlencode, urlsplit
@@ -240,6 +243,152 @@ class LightTransport(object):
                 raise
 
 
+    def exec_stream(self, path, query, timeout):
+        """Open an exec request (path, query) as a WebSocket of its own, in the channel protocol of the API
+        server (v4.channel.k8s.io: one byte of channel before each message). Returns (101, reason,
+        WebSocket), or (status, reason, body) when the server refuses. Written on a plain socket:
+        http.client closes its reader after a 101 response."""
+        sock = socket.create_connection((self.host, self.port or (443 if self.scheme == "https" else 80)), timeout)
+        if self.context is not None:
+            sock = self.context.wrap_socket(sock, server_hostname=self.host)
+        headers = {"Host": "%s:%s" % (self.host, self.port) if self.port else self.host, "Connection": "Upgrade",
+                   "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Protocol": "v4.channel.k8s.io",
+                   "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode("ascii")}
+        if self.token:
+            headers["Authorization"] = "Bearer %s" % self.token
+        request = "GET %s?%s HTTP/1.1\r\n%s\r\n" % (self.prefix + path, urlencode(query),
+                                                      "".join("%s: %s\r\n" % item for item in headers.items()))
+        sock.sendall(request.encode("utf-8"))
+        reader = sock.makefile("rb")
+        status_line = reader.readline().decode("latin-1").split(" ", 2)
+        response_headers = {}
+        for line in iter(reader.readline, b"\r\n"):
+            if not line:
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            response_headers[name.strip().lower()] = value.strip()
+        status, reason = int(status_line[1]), status_line[2].strip() if len(status_line) > 2 else ""
+        if status != 101:
+            body = reader.read(int(response_headers.get("content-length") or 0))
+            reader.close()
+            sock.close()
+            return status, reason, body
+        return 101, reason, WebSocket(sock, reader)
+
+
+class WebSocket(object):
+    """The client side of an upgraded connection (RFC 6455): masked frames out, frames in."""
+
+    def __init__(self, sock, reader):
+        self.sock, self.reader = sock, reader
+
+    def send(self, payload, opcode=0x2):
+        mask = os.urandom(4)
+        header = bytearray([0x80 | opcode])
+        if len(payload) < 126:
+            header.append(0x80 | len(payload))
+        elif len(payload) < 65536:
+            header += bytearray([0x80 | 126]) + struct.pack("!H", len(payload))
+        else:
+            header += bytearray([0x80 | 127]) + struct.pack("!Q", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes(header) + mask + masked)
+
+    def _read(self, count):
+        data = self.reader.read(count) if count else b""
+        if len(data) < count:
+            raise EOFError("the connection closed")
+        return data
+
+    def receive(self):
+        """(opcode, payload) of the next whole message; control frames are answered here."""
+        message, first_opcode = b"", None
+        while True:
+            head = self._read(2)
+            fin, opcode, length = head[0] & 0x80, head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = struct.unpack("!H", self._read(2))[0]
+            elif length == 127:
+                length = struct.unpack("!Q", self._read(8))[0]
+            mask = self._read(4) if head[1] & 0x80 else None
+            payload = self._read(length)
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            if opcode == 0x9:  # ping
+                self.send(payload, opcode=0xA)
+                continue
+            if opcode == 0xA:
+                continue
+            if opcode == 0x8:
+                return 0x8, payload
+            message += payload
+            first_opcode = first_opcode if first_opcode is not None else opcode
+            if fin:
+                return first_opcode, message
+
+    def close(self):
+        try:
+            self.send(b"", opcode=0x8)
+        except OSError:
+            pass
+        self.reader.close()
+        self.sock.close()
+
+
+def run_in_pod(api, namespace, pod, container, command, stdin_line, timeout):
+    """Run command in a container of pod, write stdin_line to its stdin; (rc, stdout, stderr). rc is -1
+    when the command did not finish within timeout seconds. Raises ApiError when the exec is refused."""
+    query = [("container", container), ("stdin", "true"), ("stdout", "true"), ("stderr", "true"), ("tty", "false")]
+    query += [("command", part) for part in command]
+    path = "/api/v1/namespaces/%s/pods/%s/exec" % (namespace, pod)
+    if not isinstance(api.transport, LightTransport):
+        return api.transport.exec_in_pod(namespace, pod, container, command, stdin_line, timeout)
+    try:
+        status, reason, socket_or_body = api.transport.exec_stream(path, query, timeout)
+    except Exception as exc:  # pylint: disable=broad-except
+        raise ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__, str(exc))
+    if status != 101:
+        message = ""
+        try:
+            message = json.loads(socket_or_body).get("message", "")
+        except (TypeError, ValueError, AttributeError):
+            pass
+        raise ApiError(status, reason, message)
+    channels = {1: b"", 2: b"", 3: b""}
+    websocket, deadline = socket_or_body, time.time() + timeout
+    try:
+        websocket.send(b"\x00" + stdin_line.encode("utf-8") + b"\n")
+        while time.time() < deadline:
+            try:
+                opcode, message = websocket.receive()
+            except (EOFError, socket.timeout, OSError):
+                break
+            if opcode == 0x8:
+                break
+            if message and message[0] in channels:
+                channels[message[0]] += message[1:]
+    finally:
+        websocket.close()
+    return exec_status(channels[3].decode("utf-8", "replace")), channels[1].decode("utf-8", "replace"), \
+        channels[2].decode("utf-8", "replace")
+
+
+def exec_status(text):
+    """The exit code in the status the API server sends on the error channel (none: -1, not finished)."""
+    try:
+        status = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return 1
+    if status.get("status") == "Success":
+        return 0
+    if not status:
+        return -1
+    try:
+        return int(status["details"]["causes"][0]["message"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return 1
+
+
 def _plain(value):
     """JSON for what YAML may have parsed into other types (dates), as the kubernetes client sends them."""
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -297,6 +446,25 @@ class ClientTransport(object):
         except ApiException as exc:
             return exc.status, exc.reason, exc.body if isinstance(exc.body, bytes) else (exc.body or "").encode("utf-8")
         return response.status, getattr(response, "reason", ""), response.data
+
+
+    def exec_in_pod(self, namespace, pod, container, command, stdin_line, timeout):
+        from kubernetes import client as k8s_client
+        from kubernetes.stream import stream
+        core = k8s_client.CoreV1Api(self.api_client)
+        try:
+            resp = stream(core.connect_get_namespaced_pod_exec, pod, namespace, container=container, command=command,
+                          stdin=True, stdout=True, stderr=True, tty=False, _preload_content=False)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise ApiError(getattr(exc, "status", 0) or 0, getattr(exc, "reason", None) or exc.__class__.__name__, str(exc))
+        try:
+            resp.write_stdin(stdin_line + "\n")
+            resp.run_forever(timeout=timeout)
+            stdout = resp.read_stdout() if resp.peek_stdout() else ""
+            stderr = resp.read_stderr() if resp.peek_stderr() else ""
+            return exec_status(resp.read_channel(3) or ""), stdout, stderr
+        finally:
+            resp.close()
 
 
 class Api(object):

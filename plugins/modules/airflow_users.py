@@ -112,6 +112,7 @@ options:
     default: 120
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - flujo.airflow.light_connection
 notes:
   - Supports check mode exactly (the program plans against the live database and writes nothing).
     When no api-server pod is ready yet (an empty cluster), check mode predicts that every declared
@@ -177,67 +178,40 @@ import base64
 import copy
 import json
 
+from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import ApiError, connect, run_in_pod
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-
-try:
-    import yaml
-    from kubernetes import client as k8s_client
-    from kubernetes.client.rest import ApiException
-    from kubernetes.stream import stream
-except ImportError:
-    pass  # AnsibleK8SModule fails the task with missing_required_lib("kubernetes")
 
 MARKER = "flujo.airflow/users: "
 REPORT_KEYS = ("created", "updated", "removed", "roles_created", "roles_updated", "roles_removed")
 
 
 def ready_pod(api, namespace, selectors):
-    pods = api.list_namespaced_pod(namespace, label_selector=",".join(selectors)).items
-    for pod in pods:
-        conditions = dict((c.type, c.status) for c in (pod.status.conditions or []))
-        if pod.status.phase == "Running" and conditions.get("Ready") == "True" and not pod.metadata.deletion_timestamp:
-            return pod.metadata.name
+    pods = api.request("GET", "/api/v1/namespaces/%s/pods" % namespace, query={"labelSelector": ",".join(selectors)})
+    for pod in pods.get("items") or []:
+        status = pod.get("status") or {}
+        conditions = dict((c.get("type"), c.get("status")) for c in status.get("conditions") or [])
+        if status.get("phase") == "Running" and conditions.get("Ready") == "True" and not pod["metadata"].get("deletionTimestamp"):
+            return pod["metadata"]["name"]
     return None
 
 
 def run_program(api, namespace, pod, container, program, line, timeout):
     """Run `python -c program` in the pod, write line to its stdin; (rc, stdout, stderr)."""
-    resp = stream(api.connect_get_namespaced_pod_exec, pod, namespace, container=container,
-                  command=["python", "-c", program], stdin=True, stdout=True, stderr=True, tty=False,
-                  _preload_content=False)
-    resp.write_stdin(line + "\n")
-    stdout, stderr = [], []
-    resp.run_forever(timeout=timeout)
-    stdout.append(resp.read_stdout() if resp.peek_stdout() else "")
-    stderr.append(resp.read_stderr() if resp.peek_stderr() else "")
-    status = yaml.safe_load(resp.read_channel(3) or "{}") or {}
-    resp.close()
-    if status.get("status") == "Success":
-        rc = 0
-    elif status:
-        try:
-            rc = int(status["details"]["causes"][0]["message"])
-        except (KeyError, IndexError, TypeError, ValueError):
-            rc = 1
-    else:
-        rc = -1  # no status: the program did not finish within the timeout
-    return rc, "".join(stdout), "".join(stderr)
+    return run_in_pod(api, namespace, pod, container, ["python", "-c", program], line, timeout)
 
 
 def read_passwords(module, api, name, username):
     """The decoded data of a Secret of passwords; in check mode {} when it does not exist yet."""
     namespace = module.params["namespace"]
     try:
-        obj = api.read_namespaced_secret(name, namespace)
-    except ApiException as exc:
+        obj = api.request("GET", "/api/v1/namespaces/%s/secrets/%s" % (namespace, name))
+    except ApiError as exc:
         if exc.status == 404 and module.check_mode:
             return {}  # the secret module creates it in the real run
-        module.fail_json(msg="Cannot read Secret %s in namespace %s (password of user %s): %s %s"
-                         % (name, namespace, username, exc.status, exc.reason))
-    return dict((k, base64.b64decode(v).decode("utf-8")) for k, v in (obj.data or {}).items())
+        module.fail_json(msg="Cannot read Secret %s in namespace %s (password of user %s): %s"
+                         % (name, namespace, username, exc))
+    return dict((k, base64.b64decode(v).decode("utf-8")) for k, v in (obj.get("data") or {}).items())
 
 
 def predicted_without_pod(params):
@@ -274,21 +248,17 @@ def main():
         keep=dict(type="list", elements="str", default=[], no_log=False),
         timeout=dict(type="int", default=120),
     )
-    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
+    # check_k8s/check_pyyaml import the kubernetes package (0.5-1 s): connect() needs it only for what the light path cannot do
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True, check_k8s=False, check_pyyaml=False)
     params = module.params
     no_log_values = module._module.no_log_values
-    try:
-        api = k8s_client.CoreV1Api(get_api_client(module).client.client)
-    except CoreException as exc:
-        module.fail_from_exception(exc)
-    except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="Cannot reach the Kubernetes API: %s: %s" % (exc.__class__.__name__, exc))
+    api = connect(module)
 
     namespace = params["namespace"]
     try:
         pod = ready_pod(api, namespace, params["pod_selector"])
-    except ApiException as exc:
-        module.fail_json(msg="Cannot list the api-server pods in namespace %s: %s %s" % (namespace, exc.status, exc.reason))
+    except ApiError as exc:
+        module.fail_json(msg="Cannot list the api-server pods in namespace %s: %s" % (namespace, exc))
     if pod is None:
         if module.check_mode:
             report = predicted_without_pod(params)

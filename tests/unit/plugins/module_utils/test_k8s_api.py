@@ -184,7 +184,7 @@ def tls_server(tmp_path):
             served.append(self.path)
             peer = self.connection.getpeercert()
             common_name = dict(x[0] for x in peer["subject"])["commonName"]
-            status = 404 if self.path.startswith("/missing") else 200
+            status = 404 if self.path.startswith("/missing") or "/exec?" in self.path else 200
             body = json.dumps({"message": "not here"} if status == 404 else {"you": common_name, "path": self.path}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -254,3 +254,102 @@ def test_the_fallback_requires_the_kubernetes_package_first(monkeypatch, tmp_pat
     api = _k8s_api.connect(module)
     assert module.required == ["kubernetes"]
     assert isinstance(api.transport, _k8s_api.ClientTransport)
+
+
+# --- exec over a WebSocket (the users program runs in the api-server pod this way) ----------------
+
+class ExecServer(object):
+    """A plain HTTP server on loopback that takes an exec request as the API server does: the upgrade
+    to a WebSocket of protocol v4.channel.k8s.io, a ping, then the command's stdout (channel 1), stderr
+    (2) and status (3) for what it read on stdin (0)."""
+
+    def __init__(self, exit_code=0):
+        import socketserver
+        self.seen, self.exit_code = {}, exit_code
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                import hashlib
+                request = self.rfile.readline().decode()
+                headers = {}
+                for line in iter(self.rfile.readline, b"\r\n"):
+                    name, _, value = line.decode().partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                server.seen.update(request=request, headers=headers)
+                accept = base64.b64encode(hashlib.sha1((headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+                                                       .encode()).digest()).decode()
+                self.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                  "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n" % accept).encode())
+                self.frame(b"", opcode=0x9)  # a ping first: the client must answer it
+                for opcode, payload in (self.read_frame(), self.read_frame()):  # stdin and the pong, in either order
+                    server.seen["pong" if opcode == 0xA else "stdin"] = (opcode, payload) if opcode == 0xA else payload
+                stdin = server.seen["stdin"]
+                self.frame(b"\x01" + b"got " + stdin[1:])
+                self.frame(b"\x02" + b"a warning\n")
+                status = {"status": "Success"} if server.exit_code == 0 else {
+                    "status": "Failure", "reason": "NonZeroExitCode",
+                    "details": {"causes": [{"reason": "ExitCode", "message": str(server.exit_code)}]}}
+                self.frame(b"\x03" + json.dumps(status).encode())
+                self.frame(b"", opcode=0x8)
+
+            def frame(self, payload, opcode=0x2):
+                self.wfile.write(bytes([0x80 | opcode, len(payload)]) + payload)  # short frames, unmasked (server side)
+
+            def read_frame(self):
+                head = self.rfile.read(2)
+                length = head[1] & 0x7F
+                assert head[1] & 0x80, "a client frame must be masked"
+                if length == 126:
+                    import struct
+                    length = struct.unpack("!H", self.rfile.read(2))[0]
+                mask = self.rfile.read(4)
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
+                return head[0] & 0x0F, payload
+
+        self.httpd = socketserver.TCPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("exit_code", [0, 3])
+def test_a_command_runs_in_a_pod_over_a_websocket(monkeypatch, tmp_path, exit_code):
+    server = ExecServer(exit_code)
+    try:
+        monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path, {"token": "exec-token"},
+                                                    {"server": "http://127.0.0.1:%d" % server.port}))
+        api = _k8s_api.connect(FakeModule())
+        rc, out, err = _k8s_api.run_in_pod(api, "ns", "api-1", "api-server", ["python", "-c", "print(1) # & ?"],
+                                           '{"users": []}', timeout=10)
+    finally:
+        server.stop()
+    assert (rc, out, err) == (exit_code, 'got {"users": []}\n', "a warning\n")
+    request = server.seen["request"]
+    assert request.startswith("GET /api/v1/namespaces/ns/pods/api-1/exec?container=api-server&stdin=true&stdout=true")
+    assert "&command=python&command=-c&command=print%281%29+%23+%26+%3F " in request
+    assert server.seen["headers"]["authorization"] == "Bearer exec-token"
+    assert server.seen["headers"]["sec-websocket-protocol"] == "v4.channel.k8s.io"
+    assert server.seen["pong"] == (0xA, b"")
+    assert server.seen["stdin"] == b'\x00{"users": []}\n'
+
+
+def test_an_exec_the_server_refuses_names_its_status(monkeypatch, tmp_path, tls_server):
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    monkeypatch.setenv("KUBECONFIG", kubeconfig(
+        tmp_path, {"client-certificate-data": b64(tls_server["cert"]), "client-key-data": b64(tls_server["key"])},
+        {"server": "https://127.0.0.1:%d" % tls_server["port"], "certificate-authority-data": b64(tls_server["ca"])}))
+    api = _k8s_api.connect(FakeModule())
+    with pytest.raises(_k8s_api.ApiError) as error:
+        _k8s_api.run_in_pod(api, "ns", "p", "c", ["true"], "", timeout=10)
+    assert (error.value.status, error.value.message) == (404, "not here")
+    assert tls_server["served"][0].startswith("/api/v1/namespaces/ns/pods/p/exec?container=c&")  # over TLS, with the client cert
+
+
+def test_exec_status_reads_the_exit_code():
+    assert _k8s_api.exec_status('{"status": "Success"}') == 0
+    assert _k8s_api.exec_status('{"status": "Failure", "details": {"causes": [{"message": "7"}]}}') == 7
+    assert _k8s_api.exec_status("") == -1  # no status: the command did not finish in time

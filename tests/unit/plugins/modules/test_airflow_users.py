@@ -9,76 +9,48 @@ __metaclass__ = type
 
 import base64
 import json
-import os
-from unittest import mock
 
 import pytest
-from kubernetes import client as k8s_client
-from kubernetes.client.api.core_v1_api import CoreV1Api  # noqa: F401 pylint: disable=unused-import
-from kubernetes.client.rest import ApiException
-
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.flujo.airflow.plugins.modules import airflow_users
+from ansible_collections.flujo.airflow.tests.unit.plugins.modules.module_harness import isolate, run_module
+from ansible_collections.flujo.airflow.tests.unit.plugins.modules.test_airflow_apply import fake_cluster
 
 NS = "airflow-test"
 USERS = [{"username": "admin", "email": "a@x", "first_name": "a", "last_name": "a", "roles": ["Admin"],
           "password_secret": "airflow-secrets", "password_key": "AIRFLOW_ADMIN_PASSWORD"},
          {"username": "ana", "email": "ana@x", "first_name": "Ana", "last_name": "L", "roles": ["Viewer"],
           "password_secret": "airflow-users", "password_key": "ana"}]
-
-
-class Exit(Exception):
-    def __init__(self, failed, result):
-        super(Exit, self).__init__(result.get("msg", ""))
-        self.failed, self.result = failed, result
-
-
-def _exit_json(self, **kwargs):
-    raise Exit(False, kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    raise Exit(True, dict(kwargs, msg=msg))
+PODS = "/api/v1/namespaces/%s/pods/" % NS
+SECRETS = "/api/v1/namespaces/%s/secrets/" % NS
 
 
 def pod(name, ready=True):
-    return k8s_client.V1Pod(metadata=k8s_client.V1ObjectMeta(name=name), status=k8s_client.V1PodStatus(
-        phase="Running", conditions=[k8s_client.V1PodCondition(type="Ready", status="True" if ready else "False")]))
+    return {"metadata": {"name": name, "labels": {"app.kubernetes.io/component": "api-server"}},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def secret(name, data):
+    return {"metadata": {"name": name}, "data": dict((k, base64.b64encode(v.encode()).decode()) for k, v in data.items())}
 
 
 @pytest.fixture
-def api(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("K8S_AUTH_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
-    fake = mock.Mock()
-    fake.list_namespaced_pod.return_value = k8s_client.V1PodList(items=[pod("api-0", ready=False), pod("api-1")])
-    store = {"airflow-secrets": {"AIRFLOW_ADMIN_PASSWORD": "admin-Secret-pw"}, "airflow-users": {"ana": "ana-Secret-pw"}}
-
-    def read(name, namespace):
-        if name not in store:
-            raise ApiException(status=404, reason="Not Found")
-        return k8s_client.V1Secret(data=dict((k, base64.b64encode(v.encode()).decode()) for k, v in store[name].items()))
-    fake.read_namespaced_secret.side_effect = read
-    fake.store = store
-    monkeypatch.setattr(airflow_users, "get_api_client", mock.Mock())
-    monkeypatch.setattr(k8s_client, "CoreV1Api", lambda api_client: fake)
+def api(monkeypatch, tmp_path):
+    """The apply tests' fake API server (the real client up to urllib3) with two api-server pods, one
+    ready, and the Secrets that hold the passwords."""
+    isolate(monkeypatch, tmp_path)
+    fake = fake_cluster(monkeypatch)
+    fake.put(PODS + "api-0", pod("api-0", ready=False))
+    fake.put(PODS + "api-1", pod("api-1"))
+    fake.put(SECRETS + "airflow-secrets", secret("airflow-secrets", {"AIRFLOW_ADMIN_PASSWORD": "admin-Secret-pw"}))
+    fake.put(SECRETS + "airflow-users", secret("airflow-users", {"ana": "ana-Secret-pw"}))
     return fake
 
 
 def run(check=False, users=None):
     args = dict(namespace=NS, pod_selector=["app.kubernetes.io/component=api-server"], container="api-server",
                 program="print(1)", users=USERS if users is None else users)
-    if check:
-        args["_ansible_check_mode"] = True
-    with patch_module_args(args):
-        with pytest.raises(Exit) as caught:
-            airflow_users.main()
-    return caught.value
+    return run_module(airflow_users.main, args, check)
 
 
 def program_says(monkeypatch, report, rc=0):
@@ -98,6 +70,8 @@ def test_the_program_runs_in_the_ready_pod_with_the_passwords_on_stdin(api, monk
     assert not out.failed and out.result["changed"] and out.result["created"] == ["ana"]
     pod_name, given = calls[0]
     assert pod_name == "api-1"
+    assert ("GET", "/api/v1/namespaces/%s/pods" % NS, {"labelSelector": "app.kubernetes.io/component=api-server"},
+            "application/json") in api.requests
     assert [u["password"] for u in given["users"]] == ["admin-Secret-pw", "ana-Secret-pw"]
     assert given["check"] is False
     assert "Secret-pw" not in json.dumps(out.result)
@@ -110,14 +84,14 @@ def test_a_converged_state_reports_no_change(api, monkeypatch):
 
 
 def test_check_mode_without_a_ready_pod_predicts_every_user(api):
-    api.list_namespaced_pod.return_value = k8s_client.V1PodList(items=[])
+    del api.objects[PODS + "api-0"], api.objects[PODS + "api-1"]
     out = run(check=True)
     assert out.result["changed"] and out.result["created"] == ["admin", "ana"]
     assert "No running and ready" in run().result["msg"]
 
 
 def test_check_mode_before_a_password_exists_passes_none(api, monkeypatch):
-    del api.store["airflow-users"]
+    del api.objects[SECRETS + "airflow-users"]
     calls = program_says(monkeypatch, {"created": ["ana"], "changed": True})
     run(check=True)
     assert calls[0][1]["users"][1]["password"] is None and calls[0][1]["check"] is True
