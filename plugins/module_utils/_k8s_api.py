@@ -242,7 +242,6 @@ class LightTransport(object):
                 self.connection = None
                 raise
 
-
     def exec_stream(self, path, query, timeout):
         """Open an exec request (path, query) as a WebSocket of its own, in the channel protocol of the API
         server (v4.channel.k8s.io: one byte of channel before each message). Returns (101, reason,
@@ -256,8 +255,8 @@ class LightTransport(object):
                    "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode("ascii")}
         if self.token:
             headers["Authorization"] = "Bearer %s" % self.token
-        request = "GET %s?%s HTTP/1.1\r\n%s\r\n" % (self.prefix + path, urlencode(query),
-                                                      "".join("%s: %s\r\n" % item for item in headers.items()))
+        header_lines = "".join("%s: %s\r\n" % item for item in headers.items())
+        request = "GET %s?%s HTTP/1.1\r\n%s\r\n" % (self.prefix + path, urlencode(query), header_lines)
         sock.sendall(request.encode("utf-8"))
         reader = sock.makefile("rb")
         status_line = reader.readline().decode("latin-1").split(" ", 2)
@@ -265,7 +264,7 @@ class LightTransport(object):
         for line in iter(reader.readline, b"\r\n"):
             if not line:
                 break
-            name, _, value = line.decode("latin-1").partition(":")
+            name, value = (line.decode("latin-1").split(":", 1) + [""])[:2]
             response_headers[name.strip().lower()] = value.strip()
         status, reason = int(status_line[1]), status_line[2].strip() if len(status_line) > 2 else ""
         if status != 101:
@@ -446,7 +445,6 @@ class ClientTransport(object):
         except ApiException as exc:
             return exc.status, exc.reason, exc.body if isinstance(exc.body, bytes) else (exc.body or "").encode("utf-8")
         return response.status, getattr(response, "reason", ""), response.data
-
 
     def exec_in_pod(self, namespace, pod, container, command, stdin_line, timeout):
         from kubernetes import client as k8s_client

@@ -156,6 +156,10 @@ def _certificate(subject, issuer_key, issuer_name, key, ca=False, server=False):
     return builder.sign(issuer_key, hashes.SHA256())
 
 
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
 def _pem(obj):
     if isinstance(obj, x509.Certificate):
         return obj.public_bytes(serialization.Encoding.PEM)
@@ -212,7 +216,6 @@ def tls_server(tmp_path):
 
 
 def test_client_certificate_data_over_real_tls(monkeypatch, tmp_path, tls_server):
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     monkeypatch.setenv("KUBECONFIG", kubeconfig(
         tmp_path, {"client-certificate-data": b64(tls_server["cert"]), "client-key-data": b64(tls_server["key"])},
         {"server": "https://127.0.0.1:%d" % tls_server["port"], "certificate-authority-data": b64(tls_server["ca"])}))
@@ -274,7 +277,7 @@ class ExecServer(object):
                 request = self.rfile.readline().decode()
                 headers = {}
                 for line in iter(self.rfile.readline, b"\r\n"):
-                    name, _, value = line.decode().partition(":")
+                    name, value = (line.decode().split(":", 1) + [""])[:2]
                     headers[name.strip().lower()] = value.strip()
                 server.seen.update(request=request, headers=headers)
                 accept = base64.b64encode(hashlib.sha1((headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
@@ -338,7 +341,6 @@ def test_a_command_runs_in_a_pod_over_a_websocket(monkeypatch, tmp_path, exit_co
 
 
 def test_an_exec_the_server_refuses_names_its_status(monkeypatch, tmp_path, tls_server):
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     monkeypatch.setenv("KUBECONFIG", kubeconfig(
         tmp_path, {"client-certificate-data": b64(tls_server["cert"]), "client-key-data": b64(tls_server["key"])},
         {"server": "https://127.0.0.1:%d" % tls_server["port"], "certificate-authority-data": b64(tls_server["ca"])}))
