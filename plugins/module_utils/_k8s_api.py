@@ -250,7 +250,8 @@ class LightTransport(object):
         sock = socket.create_connection((self.host, self.port or (443 if self.scheme == "https" else 80)), timeout)
         if self.context is not None:
             sock = self.context.wrap_socket(sock, server_hostname=self.host)
-        headers = {"Host": "%s:%s" % (self.host, self.port) if self.port else self.host, "Connection": "Upgrade",
+        host = "[%s]" % self.host if ":" in self.host else self.host  # an IPv6 address
+        headers = {"Host": "%s:%s" % (host, self.port) if self.port else host, "Connection": "Upgrade",
                    "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Protocol": "v4.channel.k8s.io",
                    "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode("ascii")}
         if self.token:
