@@ -204,6 +204,7 @@ class LightTransport(object):
         url = urlsplit(settings["server"])
         self.scheme, self.host, self.port = url.scheme, url.hostname, url.port
         self.prefix = url.path.rstrip("/")
+        self.address = settings["server"]
         self.token = settings.get("token")
         self.context = None
         if self.scheme == "https":
@@ -481,8 +482,10 @@ class Api(object):
         try:
             status, reason, data = self.transport.send(method, path, query, headers, body)
         except Exception as exc:  # pylint: disable=broad-except
-            # connection and TLS errors: the cluster was not reached
-            raise ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__, str(exc))
+            # connection and TLS errors: the cluster was not reached (the message names its address)
+            where = getattr(self.transport, "address", "")
+            raise ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__,
+                           "%s (%s)" % (exc, where) if where and where not in str(exc) else str(exc))
         if not 200 <= status <= 299:
             message = ""
             try:

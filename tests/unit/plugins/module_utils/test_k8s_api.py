@@ -247,6 +247,7 @@ def test_a_server_certificate_of_another_ca_is_refused(monkeypatch, tmp_path, tl
     with pytest.raises(_k8s_api.ApiError) as error:
         api.request("GET", "/api")
     assert error.value.status == 0 and "SSLCertVerificationError" in error.value.reason
+    assert "(https://127.0.0.1:%d)" % tls_server["port"] in str(error.value.message)  # where it tried
     assert tls_server["served"] == []
 
 
