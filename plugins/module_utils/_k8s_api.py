@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -30,6 +31,7 @@ import time
 
 from http import client as http_client
 from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies, proxy_bypass_environment
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -103,6 +105,7 @@ def build_api_client(module):
 # --- the light path: when the standard library can make the connection --------------------------
 
 IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
 # What a kubeconfig's cluster and user may hold for the light path; anything else (exec,
 # auth-provider, username, impersonation, proxy-url, tls-server-name, ...) takes the kubernetes client
 LIGHT_CLUSTER_KEYS = {"server", "certificate-authority", "certificate-authority-data", "insecure-skip-tls-verify",
@@ -129,16 +132,18 @@ def light_settings(module):
     extra = [name for name, value in options.items() if value not in (None, "") and name not in ("kubeconfig", "context")]
     extra += [name for name in ("impersonate_user", "impersonate_groups") if module.params.get(name) or os.getenv("K8S_AUTH_%s" % name.upper())]
     extra += [name for name in os.environ if name.startswith("K8S_AUTH_PROXY_HEADERS_")]
+    if module.params.get("proxy_headers"):
+        extra.append("proxy_headers")
     if extra:
         return None
     kubeconfig, context = options["kubeconfig"], options["context"]
     if not kubeconfig and not context and os.getenv("KUBERNETES_SERVICE_HOST") and os.getenv("KUBERNETES_SERVICE_PORT"):
-        return in_cluster_settings()
+        return direct(in_cluster_settings())
     if isinstance(kubeconfig, dict):
-        return kubeconfig_settings(kubeconfig, context, base_dir=None)
+        return direct(kubeconfig_settings(kubeconfig, context, base_dir=None))
     if not kubeconfig:
         paths = [path for path in os.getenv("KUBECONFIG", "").split(os.pathsep) if path]
-        if len(paths) > 1:  # the client merges several files: left to it
+        if len(paths) > 1 or ("KUBECONFIG" in os.environ and not paths):  # merged, or refused, by the client
             return None
         kubeconfig = paths[0] if paths else "~/.kube/config"
     path = os.path.expanduser(kubeconfig)
@@ -147,7 +152,23 @@ def light_settings(module):
     import yaml  # a dependency of the kubernetes client, and of the collection's own requirements
     with open(path) as handle:
         config = yaml.safe_load(handle)
-    return kubeconfig_settings(config, context, base_dir=os.path.dirname(os.path.abspath(path)))
+    return direct(kubeconfig_settings(config, context, base_dir=os.path.dirname(os.path.abspath(path))))
+
+
+def direct(settings):
+    """settings, unless the kubernetes client would not connect straight to the server: it sends its
+    requests through the proxy of HTTPS_PROXY / HTTP_PROXY / ALL_PROXY that NO_PROXY does not exempt;
+    and a token it cannot send (an empty one, or one with a line break) is left to it, to say so."""
+    if settings is None:
+        return None
+    url = urlsplit(settings["server"])
+    proxies = getproxies()
+    if (proxies.get(url.scheme) or proxies.get("all")) and not proxy_bypass_environment(url.hostname or "", proxies):
+        return None
+    token = settings.get("token")
+    if token is not None and (not token or any(ord(c) < 32 or ord(c) == 127 for c in token)):
+        return None
+    return settings
 
 
 def in_cluster_settings():
@@ -159,6 +180,8 @@ def in_cluster_settings():
         host = "[%s]" % host
     with open(token_file) as handle:
         token = handle.read().strip()
+    if not token or not os.path.getsize(ca_file):  # the client then tries the kubeconfig: left to it
+        return None
     return {"server": "https://%s:%s" % (host, os.environ["KUBERNETES_SERVICE_PORT"]), "ca_file": ca_file, "token": token}
 
 
@@ -192,8 +215,8 @@ def kubeconfig_settings(config, context_name, base_dir):
             if base_dir and not os.path.isabs(path):
                 path = os.path.join(base_dir, path)
             settings[prefix + "_file"] = path
-    if user.get("token"):
-        settings["token"] = user["token"]
+    if "token" in user:
+        settings["token"] = str(user["token"] or "")  # an empty one is refused by direct()
     return settings
 
 
@@ -236,7 +259,9 @@ class LightTransport(object):
             except (http_client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.connection.close()
                 self.connection = None
-                if not reused or attempt == 2:  # only a kept-alive connection the server closed is retried
+                # only a kept-alive connection the server closed is tried again, and never for a POST
+                # (a create the server may have done already)
+                if not reused or attempt == 2 or method == "POST":
                     raise
             except Exception:
                 self.connection.close()
@@ -268,9 +293,18 @@ class LightTransport(object):
                 break
             name, value = (line.decode("latin-1").split(":", 1) + [""])[:2]
             response_headers[name.strip().lower()] = value.strip()
+        if len(status_line) < 2 or not status_line[1].isdigit():
+            reader.close()
+            sock.close()
+            raise ConnectionError("no HTTP answer to the exec request")
         status, reason = int(status_line[1]), status_line[2].strip() if len(status_line) > 2 else ""
+        expected = base64.b64encode(hashlib.sha1((headers["Sec-WebSocket-Key"] + WEBSOCKET_GUID).encode("ascii")).digest())
+        if status == 101 and (response_headers.get("sec-websocket-accept", "").encode("ascii") != expected
+                              or response_headers.get("sec-websocket-protocol") != "v4.channel.k8s.io"):
+            status, reason = 502, "the exec WebSocket was not accepted with protocol v4.channel.k8s.io"
         if status != 101:
-            body = reader.read(int(response_headers.get("content-length") or 0))
+            length = response_headers.get("content-length")
+            body = reader.read(int(length)) if length and length.isdigit() else b""
             reader.close()
             sock.close()
             return status, reason, body
@@ -360,6 +394,7 @@ def run_in_pod(api, namespace, pod, container, command, stdin_line, timeout):
     try:
         websocket.send(b"\x00" + stdin_line.encode("utf-8") + b"\n")
         while time.time() < deadline:
+            websocket.sock.settimeout(max(0.05, deadline - time.time()))
             try:
                 opcode, message = websocket.receive()
             except (EOFError, socket.timeout, OSError):

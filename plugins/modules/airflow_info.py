@@ -67,7 +67,8 @@ resources:
   type: list
   elements: dict
 namespace_exists:
-  description: Whether O(namespace) exists (read with one more request only when nothing was listed).
+  description: Whether O(namespace) exists (read with one more request only when nothing was listed; false when
+    the account may not read namespaces).
   returned: always
   type: bool
 """
@@ -110,7 +111,7 @@ def namespace_exists(module, api, namespace):
     try:
         api.request("GET", "/api/v1/namespaces/%s" % namespace)
     except ApiError as exc:
-        if exc.status == 404:
+        if exc.status in (403, 404):  # 403: a namespace-scoped account may not read namespaces; said as absent
             return False
         module.fail_json(msg="Cannot read the namespace %s: %s%s" % (namespace, exc, (": " + exc.message) if exc.message else ""))
     return True

@@ -48,7 +48,9 @@ def no_ambient_config(monkeypatch, tmp_path):
         if name.startswith("K8S_AUTH_") or name.startswith("KUBERNETES_SERVICE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
+    for name in ("KUBECONFIG", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy",
+                 "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def kubeconfig(tmp_path, user, cluster=None, name="config"):
@@ -356,3 +358,24 @@ def test_exec_status_reads_the_exit_code():
     assert _k8s_api.exec_status('{"status": "Success"}') == 0
     assert _k8s_api.exec_status('{"status": "Failure", "details": {"causes": [{"message": "7"}]}}') == 7
     assert _k8s_api.exec_status("") == -1  # no status: the command did not finish in time
+
+
+def test_a_proxy_the_client_would_use_leaves_the_connection_to_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path, {"token": "t"}))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert _k8s_api.light_settings(FakeModule()) is None
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert _k8s_api.light_settings(FakeModule())["token"] == "t"
+
+
+@pytest.mark.parametrize("token", ["", "line\nbreak"])
+def test_a_token_the_client_could_not_send_is_left_to_it(monkeypatch, tmp_path, token):
+    monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path, {"token": token}))
+    assert _k8s_api.light_settings(FakeModule()) is None
+
+
+def test_an_empty_kubeconfig_variable_is_left_to_the_client(monkeypatch, tmp_path):
+    (tmp_path / "home" / ".kube").mkdir(parents=True)
+    kubeconfig(tmp_path / "home" / ".kube", {"token": "home"})
+    monkeypatch.setenv("KUBECONFIG", "")
+    assert _k8s_api.light_settings(FakeModule()) is None
