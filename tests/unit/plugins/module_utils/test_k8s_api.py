@@ -269,9 +269,9 @@ class ExecServer(object):
     to a WebSocket of protocol v4.channel.k8s.io, a ping, then the command's stdout (channel 1), stderr
     (2) and status (3) for what it read on stdin (0)."""
 
-    def __init__(self, exit_code=0):
+    def __init__(self, exit_code=0, protocol="v4.channel.k8s.io"):
         import socketserver
-        self.seen, self.exit_code = {}, exit_code
+        self.seen, self.exit_code, self.protocol = {}, exit_code, protocol
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -286,7 +286,9 @@ class ExecServer(object):
                 accept = base64.b64encode(hashlib.sha1((headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
                                                        .encode()).digest()).decode()
                 self.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                  "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n" % accept).encode())
+                                  "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n" % (accept, server.protocol)).encode())
+                if server.protocol != "v4.channel.k8s.io":
+                    return
                 self.frame(b"", opcode=0x9)  # a ping first: the client must answer it
                 for opcode, payload in (self.read_frame(), self.read_frame()):  # stdin and the pong, in either order
                     server.seen["pong" if opcode == 0xA else "stdin"] = (opcode, payload) if opcode == 0xA else payload
@@ -379,3 +381,14 @@ def test_an_empty_kubeconfig_variable_is_left_to_the_client(monkeypatch, tmp_pat
     kubeconfig(tmp_path / "home" / ".kube", {"token": "home"})
     monkeypatch.setenv("KUBECONFIG", "")
     assert _k8s_api.light_settings(FakeModule()) is None
+
+
+def test_an_exec_answered_in_another_protocol_is_refused(monkeypatch, tmp_path):
+    server = ExecServer(protocol="channel.k8s.io")  # the old protocol, whose status channel is not JSON
+    try:
+        monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path, {"token": "t"}, {"server": "http://127.0.0.1:%d" % server.port}))
+        with pytest.raises(_k8s_api.ApiError) as error:
+            _k8s_api.run_in_pod(_k8s_api.connect(FakeModule()), "ns", "p", "c", ["true"], "", timeout=10)
+    finally:
+        server.stop()
+    assert error.value.status == 502 and "v4.channel.k8s.io" in error.value.reason
