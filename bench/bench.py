@@ -246,8 +246,8 @@ def summary(results):
                         "%d" % n["median_tasks"] if "median_tasks" in n else "?", n.get("goal_s", 20)))
     if "noop_vs_before" in results:  # written from a farm-bench --vs pairing (see the file)
         v = results["noop_vs_before"]
-        lines.append("  - paired with the tree before session 10 on one cluster (farm-bench --vs, n=5): %.1f s against %.1f s, "
-                     "ratio of wall %.2f, of CPU %.2f" % (v["A"]["wall_s"]["median"], v["B"]["wall_s"]["median"],
+        lines.append("  - paired with the tree before session 10 on one cluster (farm-bench --vs, n=%s): %.1f s against %.1f s, "
+                     "ratio of wall %.2f, of CPU %.2f" % (v["tool"].split("-n ")[1].split()[0], v["A"]["wall_s"]["median"], v["B"]["wall_s"]["median"],
                                                         v["ratio_A_over_B"]["wall"]["median"], v["ratio_A_over_B"]["cpu"]["median"]))
     if "check" in results:
         lines.append("- check mode on a converged cluster: %s s" % spread([r["wall_s"] for r in results["check"]["runs"]]))
