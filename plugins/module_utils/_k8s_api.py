@@ -91,6 +91,24 @@ class ApiError(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
+def unreachable(exc, where=""):
+    """The ApiError of a connection or TLS error: the cluster was not reached (the message names the
+    address tried, when the error does not)."""
+    text = str(exc)
+    return ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__,
+                    "%s (%s)" % (text, where) if where and where not in text else text)
+
+
+def refused(status, reason, body):
+    """The ApiError of an error answer, with the message of the Status the API server sends."""
+    message = ""
+    try:
+        message = json.loads(body).get("message", "")
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return ApiError(status, reason, message)
+
+
 def build_api_client(module):
     """kubernetes.client.ApiClient built by kubernetes.core's own configuration code."""
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as core_client
@@ -381,14 +399,9 @@ def run_in_pod(api, namespace, pod, container, command, stdin_line, timeout):
     try:
         status, reason, socket_or_body = api.transport.exec_stream(path, query, timeout)
     except Exception as exc:  # pylint: disable=broad-except
-        raise ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__, str(exc))
+        raise unreachable(exc, api.transport.address)
     if status != 101:
-        message = ""
-        try:
-            message = json.loads(socket_or_body).get("message", "")
-        except (TypeError, ValueError, AttributeError):
-            pass
-        raise ApiError(status, reason, message)
+        raise refused(status, reason, socket_or_body)
     channels = {1: b"", 2: b"", 3: b""}
     websocket, deadline = socket_or_body, time.time() + timeout
     try:
@@ -517,17 +530,9 @@ class Api(object):
         try:
             status, reason, data = self.transport.send(method, path, query, headers, body)
         except Exception as exc:  # pylint: disable=broad-except
-            # connection and TLS errors: the cluster was not reached (the message names its address)
-            where = getattr(self.transport, "address", "")
-            raise ApiError(0, "cluster unreachable (%s)" % exc.__class__.__name__,
-                           "%s (%s)" % (exc, where) if where and where not in str(exc) else str(exc))
+            raise unreachable(exc, getattr(self.transport, "address", ""))
         if not 200 <= status <= 299:
-            message = ""
-            try:
-                message = json.loads(data).get("message", "")
-            except (TypeError, ValueError, AttributeError):
-                pass
-            raise ApiError(status, reason, message)
+            raise refused(status, reason, data)
         return data.decode("utf-8", "replace") if text else json.loads(data)
 
     def resource(self, api_version, kind):
