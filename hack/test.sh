@@ -15,18 +15,29 @@ STAGES=${*:-setup checks-start cluster molecule checks-wait}
 CHECK_STAGES="lint sanity units render build"
 TIMES=${TEST_TIMES:-$top/.cache/test-times.txt}; mkdir -p .cache; : > "$TIMES"
 CHECKS_LOG=$top/.cache/test-checks.log CHECKS_TIMES=$top/.cache/test-times-checks.txt CHECKS_PID=""
+# every failed integration test appends a line to the first (tests/integration/conftest.py), the
+# scenarios' output goes to the second; the molecule stage empties both when it starts
+export FLUJO_TEST_FAILURES=$top/.cache/test-failures.txt MOLECULE_LOG=$top/.cache/test-molecule.log
 
 # Each stage runs with `set -e` in force (never inside an `||`, where bash would ignore it), so the
-# first failing command of any stage fails the whole run; the EXIT trap reports where.
+# first failing command of any stage fails the whole run; the EXIT trap reports where. What failed
+# comes last: a CI log cut to its tail still names the stage, the scenario and the failed tests.
 CURRENT=""
 report() {
   local rc=$?
-  [ $rc -ne 0 ] && [ -n "$CURRENT" ] && echo "stage $CURRENT FAILED"
   if [ -n "$CHECKS_PID" ]; then   # stopped before checks-wait: the checks' output so far
     kill "$CHECKS_PID" 2>/dev/null || true
     echo "--- checks (stopped)"; tail -n 100 "$CHECKS_LOG"
   fi
   echo "--- durations"; cat "$TIMES"
+  if [ $rc -ne 0 ] && [ -n "$CURRENT" ]; then
+    echo "--- stage $CURRENT FAILED (exit $rc)"
+    if [ -s "$FLUJO_TEST_FAILURES" ]; then
+      echo "failed tests ($(wc -l < "$FLUJO_TEST_FAILURES")):"; head -n 12 "$FLUJO_TEST_FAILURES"
+    elif [ -s "$MOLECULE_LOG" ]; then   # a playbook failed: its task errors, without colours
+      sed 's/\x1b\[[0-9;]*m//g' "$MOLECULE_LOG" | grep -E 'fatal:|FAILED!|ERROR|CRITICAL' | tail -n 8 | cut -c1-400 || true
+    fi
+  fi
   exit $rc
 }
 trap report EXIT
@@ -175,13 +186,15 @@ molecule_test() {
   export MOLECULE_GLOB='molecule/*/molecule.yml' FLUJO_SKIP_CLUSTER=1
   # default makes a new deployment and leaves it; fernet_rotation, day2 and faults verify on it
   # (their sequence has no destroy); upgrade removes it to start from an older release
-  molecule test -s default
-  molecule test -s fernet_rotation
-  molecule test -s day2
   # one round of each fault (pod deletions, a node restart) keeps CI near an hour;
   # `FAULT_ROUNDS=3 molecule test -s faults` is the full run behind bench/results
-  FAULT_ROUNDS=${FAULT_ROUNDS:-1} molecule test -s faults
-  molecule test -s upgrade
+  export FAULT_ROUNDS=${FAULT_ROUNDS:-1}
+  : > "$FLUJO_TEST_FAILURES"; : > "$MOLECULE_LOG"
+  local scenario
+  for scenario in default fernet_rotation day2 faults upgrade; do
+    CURRENT="molecule, scenario $scenario"
+    molecule test -s "$scenario" 2>&1 | tee -a "$MOLECULE_LOG"
+  done
 }
 
 for s in $STAGES; do

@@ -7,7 +7,8 @@ Run by Molecule's testinfra verifier, or directly:
   AIRFLOW_KUBE_CONTEXT=kind-flujo AIRFLOW_NAMESPACE=airflow pytest tests/integration
 Settings (environment): AIRFLOW_KUBE_CONTEXT (default: current context), AIRFLOW_NAMESPACE
 (airflow), AIRFLOW_URL (default: a kubectl port-forward to the api-server Service),
-AIRFLOW_INVENTORY (inventory for the tests that run playbooks, default inventory/kind).
+AIRFLOW_INVENTORY (inventory for the tests that run playbooks, default inventory/kind),
+FLUJO_TEST_FAILURES (a file each failed test appends a line to, for hack/test.sh's last lines).
 """
 
 import os
@@ -104,3 +105,16 @@ def airflow_api(api_url, token):
     import airflow_client.client as af
     conf = af.Configuration(host=api_url, access_token=token)
     return af.ApiClient(conf)
+
+
+def pytest_runtest_logreport(report):
+    """A failed test appends its name and the first line of its error to $FLUJO_TEST_FAILURES:
+    hack/test.sh prints them as its last lines, where a CI log cut to its tail still shows them."""
+    path = os.environ.get("FLUJO_TEST_FAILURES")
+    if not path or not report.failed:
+        return
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = (crash.message if crash else str(report.longrepr)).strip().splitlines() or [""]
+    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "pytest")
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"{scenario}: {report.nodeid} ({report.when}): {message[0][:300]}\n")
