@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KIND_BIN := $(shell bash -c 'source hack/kind/lib.sh; echo "$$BIN_DIR/k8s-$$K8S_VERSION:$$BIN_DIR/kind-$$KIND_VERSION"')
 export PATH := $(CURDIR)/$(VENV)/bin:$(KIND_BIN):$(PATH)
 
-.PHONY: up cluster cluster-delete venv collection deploy test test-unit test-render test-e2e lint sanity clean
+.PHONY: up cluster cluster-delete cluster-multinode cluster-multinode-delete venv collection deploy test test-unit test-render test-e2e lint sanity clean
 
 up: cluster venv collection deploy          ## kind cluster + Airflow, prints the UI address and login
 
@@ -14,6 +14,15 @@ cluster:                                    ## offline kind cluster with locally
 
 cluster-delete:
 	bash hack/kind/down.sh
+
+# three nodes (a control plane, two workers), kube-router routing pods between them and a
+# ReadWriteMany class (shared-rwx) on one host directory: context kind-flujo-multi, UI port 8081
+MULTINODE = CLUSTER_NAME=flujo-multi KIND_WORKERS=2 UI_HOST_PORT=8081
+cluster-multinode:                          ## offline kind cluster of three nodes
+	$(MULTINODE) bash hack/kind/up.sh
+
+cluster-multinode-delete:
+	$(MULTINODE) bash hack/kind/down.sh
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-test.txt

@@ -1,5 +1,8 @@
-# kube-router as NetworkPolicy enforcer only (iptables + ipset; this kernel lacks NFT_QUEUE, which
-# kindnetd's policy engine needs). Pod networking stays with the node's ptp CNI.
+# kube-router as the NetworkPolicy enforcer (iptables + ipset; this kernel lacks NFT_QUEUE, which
+# kindnetd's policy engine needs). On one node pod networking stays with the node's ptp CNI; with
+# worker nodes (KUBE_ROUTER_ARGS from 50-cluster.sh) kube-router is the pod network as well: it
+# writes each node's podCIDR into the bridge conflist 50-cluster.sh put there and routes the other
+# nodes' podCIDRs to them.
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: kube-router, namespace: kube-system}
@@ -45,12 +48,16 @@ spec:
       - name: kube-router
         image: ${KUBE_ROUTER_IMAGE}
         imagePullPolicy: Never
-        args: [--run-router=false, --run-firewall=true, --run-service-proxy=false]
-        env: [{name: NODE_NAME, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}]
+        args: [${KUBE_ROUTER_ARGS}]
+        env:
+        - {name: NODE_NAME, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+        - {name: KUBE_ROUTER_CNI_CONF_FILE, value: /etc/cni/net.d/10-kuberouter.conflist}
         securityContext: {privileged: true}
         volumeMounts:
         - {name: lib-modules, mountPath: /lib/modules, readOnly: true}
         - {name: xtables-lock, mountPath: /run/xtables.lock}
+        - {name: cni-conf, mountPath: /etc/cni/net.d}
       volumes:
       - {name: lib-modules, hostPath: {path: /lib/modules}}
       - {name: xtables-lock, hostPath: {path: /run/xtables.lock, type: FileOrCreate}}
+      - {name: cni-conf, hostPath: {path: /etc/cni/net.d}}
