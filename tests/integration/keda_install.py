@@ -96,7 +96,12 @@ def install():
     # The APIService once the metrics API server serves: checked while that server was still starting,
     # it was seen answering 404 to the API server's checks until the API server restarted (1.35.4)
     keda_kubectl("apply", "-f", "-", input=json.dumps(objects[-1]))
-    keda_kubectl("wait", "--for=condition=Available", "apiservice/v1beta1.external.metrics.k8s.io", "--timeout=180s")
+    waited = keda_kubectl("wait", "--for=condition=Available", "apiservice/v1beta1.external.metrics.k8s.io",
+                          "--timeout=180s", check=False)
+    if waited.returncode:  # say why (the API server's last check), not just that the wait timed out
+        why = keda_kubectl("get", "apiservice/v1beta1.external.metrics.k8s.io", "-o",
+                           "jsonpath={.status.conditions[0].message}", check=False).stdout
+        raise AssertionError("KEDA's external metrics APIService is not Available after 180 s: %s" % why)
     return version
 
 
