@@ -35,7 +35,7 @@ create_cluster() {
 # one (whose single /24 every node would hand out); kube-router adds the node's podCIDR to it when
 # it starts. Pods started on the ptp network (CoreDNS, local-path) are restarted onto the new one.
 bridge_cni() {
-  local node switched=0
+  local node; SWITCHED=0
   for node in $(kind get nodes --name "$CLUSTER_NAME"); do
     docker exec "$node" test -f /etc/cni/net.d/10-ptp.conflist || continue
     docker exec -i "$node" sh -c 'cat > /etc/cni/net.d/10-kuberouter.conflist && rm /etc/cni/net.d/10-ptp.conflist' <<'J'
@@ -43,9 +43,8 @@ bridge_cni() {
   {"type": "bridge", "bridge": "kube-bridge", "isDefaultGateway": true, "hairpinMode": true, "ipam": {"type": "host-local"}},
   {"type": "portmap", "capabilities": {"portMappings": true, "snat": true}}]}
 J
-    switched=1
+    SWITCHED=1
   done
-  echo $switched
 }
 
 # api_ready SECONDS: poll the API server's /readyz until it answers or the time is up.
@@ -55,17 +54,6 @@ api_ready() {
     [ $SECONDS -lt $deadline ] || return 1; sleep 3
   done
 }
-
-# A packet for a Service IP leaves a node untranslated while kube-proxy has not written its rules
-# yet (a node starting again). This machine routes it out, where something answers HTTP 404, and
-# the API server keeps that connection: KEDA's aggregated metrics API then stayed unavailable after
-# every Docker restart. Refused at the host, the connection is made again once kube-proxy is there.
-# (Only Service IPs: pod IPs do cross the bridge between the nodes of a multi-node cluster.)
-SERVICE_CIDR=10.96.0.0/12
-for rule in "-p tcp -j REJECT --reject-with tcp-reset" "! -p tcp -j REJECT"; do
-  # shellcheck disable=SC2086  # the rule's words
-  iptables -C DOCKER-USER -d $SERVICE_CIDR $rule 2>/dev/null || iptables -I DOCKER-USER -d $SERVICE_CIDR $rule
-done
 
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
   # A cluster left from an earlier run: after a Docker (or machine) restart its node container is
@@ -91,12 +79,12 @@ $K wait --for=condition=Ready node --all --timeout=180s >/dev/null
 export KUBE_ROUTER_ARGS="--run-router=false, --run-firewall=true, --run-service-proxy=false"
 if [ "$KIND_WORKERS" -gt 0 ]; then
   KUBE_ROUTER_ARGS="--run-router=true, --enable-cni=true, --run-firewall=true, --run-service-proxy=false"
-  switched=$(bridge_cni)
+  bridge_cni
 fi
 envsubst < "$HACK_DIR/kube-router.yaml.tpl" | $K apply -f - >/dev/null
 $K -n kube-system rollout status ds/kube-router --timeout=180s
 if [ "$KIND_WORKERS" -gt 0 ]; then
-  if [ "$switched" = 1 ]; then
+  if [ "$SWITCHED" = 1 ]; then
     $K -n kube-system rollout restart deploy/coredns >/dev/null
     $K -n local-path-storage rollout restart deploy/local-path-provisioner >/dev/null
   fi

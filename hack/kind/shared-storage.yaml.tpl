@@ -68,7 +68,7 @@ data:
     metadata: {name: shared-path-helper}
     spec:
       tolerations: [{operator: Exists}]
-      containers: [{name: helper, image: ${NET_IMAGE}, imagePullPolicy: IfNotPresent}]
+      containers: [{name: helper-pod, image: ${NET_IMAGE}, imagePullPolicy: IfNotPresent}]
 ---
 apiVersion: apps/v1
 kind: Deployment

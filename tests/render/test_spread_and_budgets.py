@@ -3,7 +3,7 @@
 """Several replicas of any Airflow component, without a cluster: each gets a PodDisruptionBudget
 that selects exactly its pods and lets one go at a time, and its pods a soft spread over nodes
 (topology spread on the hostname, on one replica too, so a scale never rolls the pods); one replica
-gets no budget, and a spread of the user's own (airflow_pod_extras) replaces ours."""
+gets no budget, and a spread of the user's own (airflow_pod_extras) replaces ours, [] removes it."""
 
 import json
 
@@ -23,7 +23,8 @@ OWN_SPREAD = [{"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone", "when
 @pytest.fixture(scope="module")
 def replicated(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("replicated")
-    settings = dict(TWO_EACH, airflow_pod_extras={"scheduler": {"topology_spread_constraints": OWN_SPREAD}})
+    settings = dict(TWO_EACH, airflow_pod_extras={"scheduler": {"topology_spread_constraints": OWN_SPREAD},
+                                                  "dag_processor": {"topology_spread_constraints": []}})
     (tmp / "vars.json").write_text(json.dumps(settings))
     render_site(tmp / "m", "kind", "-e", "@%s" % (tmp / "vars.json"))
     return tmp / "m"
@@ -53,6 +54,9 @@ def test_replicas_spread_over_nodes_softly_unless_the_user_says_otherwise(replic
     found = objects(replicated)
     for kind, name in WORKLOADS:
         pod = found[(kind, name)]["spec"]["template"]
+        if name == "airflow-dag-processor":   # [] of the user's: none
+            assert "topologySpreadConstraints" not in pod["spec"]
+            continue
         constraints = pod["spec"]["topologySpreadConstraints"]
         if name == "airflow-scheduler":
             assert constraints == OWN_SPREAD
@@ -67,5 +71,5 @@ def test_one_replica_has_no_budget_and_the_same_pod(replicated, plain_render):
     assert not [key for key in found if key[0] == "PodDisruptionBudget"]
     # a scale changes the replica count alone: the pods do not roll
     for key in WORKLOADS:
-        if key != ("Deployment", "airflow-scheduler"):
+        if key not in (("Deployment", "airflow-scheduler"), ("Deployment", "airflow-dag-processor")):
             assert found[key]["spec"]["template"] == objects(replicated)[key]["spec"]["template"], key
