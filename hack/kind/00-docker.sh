@@ -18,17 +18,20 @@ fi
 for tool in debootstrap jq; do command -v $tool >/dev/null || \
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $tool; done
 # A packet for a Service IP leaves a kind node untranslated while kube-proxy has not written its
-# rules yet (a node starting again, as kind's nodes do with the daemon). This machine routes it
-# out, where something answers HTTP 404, and the API server keeps that connection: KEDA's
-# aggregated metrics API stayed unavailable after every Docker restart. Refused here, before the
-# daemon starts, the connection is made again once kube-proxy is there. Only from the bridges of
-# user networks (kind's), only Service IPs: pod IPs do cross the bridge between the nodes of a
-# multi-node cluster. (DOCKER-USER is made here if missing; dockerd keeps what it holds.)
-SERVICE_CIDR=10.96.0.0/12
+# rules yet, and one for the pod IP a stale endpoint still names goes out by the node's default
+# route (a node starting again, as kind's nodes do with the daemon). This machine routes both out,
+# where something answers HTTP 404, and the API server keeps that connection: KEDA's aggregated
+# metrics API stayed unavailable after every Docker restart. Refused here, before the daemon
+# starts, the connection is made again once kube-proxy and the endpoints are right. Only what
+# leaves kind's bridge for another interface: pods of two nodes talk across the bridge itself.
+# (DOCKER-USER is made here if missing; dockerd keeps the rules it holds.)
 iptables -N DOCKER-USER 2>/dev/null || true
-for rule in "-p tcp -j REJECT --reject-with tcp-reset" "! -p tcp -j REJECT"; do
-  # shellcheck disable=SC2086  # the rule's words
-  iptables -C DOCKER-USER -i br-+ -d $SERVICE_CIDR $rule 2>/dev/null || iptables -I DOCKER-USER -i br-+ -d $SERVICE_CIDR $rule
+for cidr in 10.96.0.0/12 10.244.0.0/16; do   # kind's Service and pod subnets
+  for rule in "-p tcp -j REJECT --reject-with tcp-reset" "! -p tcp -j REJECT"; do
+    # shellcheck disable=SC2086  # the rule's words
+    iptables -C DOCKER-USER -i br-+ ! -o br-+ -d $cidr $rule 2>/dev/null \
+      || iptables -I DOCKER-USER -i br-+ ! -o br-+ -d $cidr $rule
+  done
 done
 if ! docker info >/dev/null 2>&1; then
   # a daemon that is still stopping would refuse a second one; pid files left by a crash too
