@@ -18,8 +18,14 @@ from helpers import NAMESPACE, REPO, converge_with, kubectl, playbook_ok
 
 HERE = REPO / "tests" / "integration"
 SERVER = "flujo-tls"
-FETCH = ("import requests, sys\ntry:\n    print(requests.get('https://%s:8443/', timeout=10).text)\n"
-         "except requests.exceptions.SSLError as exc:\n    print('SSLError', exc)\n    sys.exit(3)\n" % SERVER)
+# exit 3: the server was reached and its certificate refused; a connection that fails (the Service
+# not routed yet, or the server pod not ready) is tried again for 60 s, then exit 4
+FETCH = ("import requests, sys, time\n"
+         "for attempt in range(60):\n"
+         "    try:\n        print(requests.get('https://%s:8443/', timeout=10).text)\n        break\n"
+         "    except requests.exceptions.SSLError as exc:\n        print('SSLError', exc)\n        sys.exit(3)\n"
+         "    except requests.exceptions.ConnectionError as exc:\n        error = exc\n        time.sleep(1)\n"
+         "else:\n    print('unreachable', error)\n    sys.exit(4)\n" % SERVER)
 
 
 def pem(obj):
