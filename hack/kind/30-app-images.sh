@@ -36,4 +36,6 @@ build local/redis:7 "$IMAGES_DIR/redis"
 build local/openldap:1 "$IMAGES_DIR/openldap"
 # PgBouncer and its exporter (airflow_pgbouncer; tests/integration/test_pgbouncer.py)
 build local/pgbouncer:1 "$IMAGES_DIR/pgbouncer"
+# a git server with basic auth, for the DAG bundle test (tests/integration/test_dag_bundles.py)
+build local/git-server:1 "$IMAGES_DIR/git-server"
 for v in $AIRFLOW_VERSIONS; do build "local/airflow:$v" "$IMAGES_DIR/airflow" --build-arg "AIRFLOW_VERSION=$v"; done

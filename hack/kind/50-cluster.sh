@@ -94,6 +94,6 @@ if [ "$KIND_WORKERS" -gt 0 ]; then
 fi
 $K -n kube-system rollout status deploy/coredns --timeout=180s
 # application images: whatever local/* images were built (Airflow versions, PostgreSQL, Redis, add-ons)
-mapfile -t apps < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^local/(airflow|postgres|redis|openldap|pgbouncer|statsd-exporter|seaweedfs|keda|keda-adapter):' | sort)
+mapfile -t apps < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^local/(airflow|postgres|redis|openldap|pgbouncer|git-server|statsd-exporter|seaweedfs|keda|keda-adapter):' | sort)
 [ ${#apps[@]} -gt 0 ] && kind load docker-image --name "$CLUSTER_NAME" "${apps[@]}"
 log "cluster $CLUSTER_NAME ready; kubectl context kind-$CLUSTER_NAME; images: ${apps[*]}"
