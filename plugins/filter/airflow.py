@@ -143,6 +143,55 @@ def worker_pool(pool, base):
     return workload
 
 
+GIT_BUNDLE_CLASS = "airflow.providers.git.bundles.git.GitDagBundle"
+LOCAL_BUNDLE_CLASS = "airflow.dag_processing.bundles.local.LocalDagBundle"
+
+
+def dag_bundle_conn_id(name):
+    """The Airflow connection id of a git bundle's credentials: flujo_dag_bundle_<name>, - as _."""
+    return "flujo_dag_bundle_%s" % str(name).lower().replace("-", "_")
+
+
+def dag_bundles(bundles, refresh_interval=60, secret="airflow-dag-bundles", dags_folder="/opt/airflow/dags"):
+    """airflow_dag_bundles -> what the roles render from it (never a credential's value):
+
+    config        [dag_processor] dag_bundle_config_list, [] when no bundle is given (Airflow's own
+                  default, the dags folder, then stays)
+    volume        whether a pod mounts the dags volume: no bundle given, or a bundle of type volume
+    git           the names of the git bundles
+    connections   one per git bundle with username/password: {bundle, index, conn_id, env, username}
+                  (index: its place in airflow_dag_bundles; env: the AIRFLOW_CONN_* the Secret holds)
+    env           the container env of the pods that clone: each connection from the Secret `secret`
+    """
+    plan = {"config": [], "volume": not bundles, "git": [], "connections": [], "env": []}
+    for index, bundle in enumerate(bundles or []):
+        kind = bundle.get("type") or "git"
+        interval = bundle.get("refresh_interval")
+        kwargs = {"refresh_interval": int(refresh_interval if interval is None else interval)}
+        if kind == "volume":
+            plan["volume"] = True
+            kwargs["path"] = dags_folder
+            plan["config"].append({"name": bundle["name"], "classpath": LOCAL_BUNDLE_CLASS, "kwargs": kwargs})
+            continue
+        kwargs.update(bundle.get("kwargs") or {})
+        kwargs.update(repo_url=bundle["repo_url"], tracking_ref=bundle.get("tracking_ref") or "main")
+        if bundle.get("subdir"):
+            kwargs["subdir"] = bundle["subdir"]
+        if bundle.get("password"):
+            conn_id = dag_bundle_conn_id(bundle["name"])
+            plan["connections"].append({"bundle": bundle["name"], "index": index, "conn_id": conn_id,
+                                        "env": "AIRFLOW_CONN_" + conn_id.upper(),
+                                        "username": bool(bundle.get("username"))})
+            kwargs["git_conn_id"] = conn_id
+        elif bundle.get("git_conn_id"):
+            kwargs["git_conn_id"] = bundle["git_conn_id"]
+        plan["git"].append(bundle["name"])
+        plan["config"].append({"name": bundle["name"], "classpath": GIT_BUNDLE_CLASS, "kwargs": kwargs})
+    plan["env"] = [{"name": conn["env"], "valueFrom": {"secretKeyRef": {"name": secret, "key": conn["env"]}}}
+                   for conn in plan["connections"]]
+    return plan
+
+
 class FilterModule(object):
     def filters(self):
         return {"config_env": config_env, "string_values": string_values, "short_hash": short_hash,
@@ -150,4 +199,4 @@ class FilterModule(object):
                 "secret_restore_spec": secret_restore_spec, "image_ref": image_ref,
                 "image_pull_policy": image_pull_policy, "fab_user": fab_user,
                 "user_secret_keys": user_secret_keys, "extra_env_keys": extra_env_keys,
-                "env_from_refs": env_from_refs, "worker_pool": worker_pool}
+                "env_from_refs": env_from_refs, "worker_pool": worker_pool, "dag_bundles": dag_bundles}

@@ -248,6 +248,89 @@ def _remote_logging(name, value):
     return errors
 
 
+DAG_BUNDLE_KEYS = ("name", "type", "repo_url", "tracking_ref", "subdir", "username", "password", "git_conn_id",
+                   "refresh_interval", "kwargs")
+DAG_BUNDLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+# the bundle settings the role writes itself from the keys above
+DAG_BUNDLE_OWNED_KWARGS = ("repo_url", "tracking_ref", "subdir", "git_conn_id", "refresh_interval", "path")
+GIT_URL = re.compile(r"^(https?|ssh|git|file)://[^\s]+$|^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$")
+
+
+def _dag_bundle(where, bundle):
+    """One bundle of airflow_dag_bundles; messages name the place, never a credential's value."""
+    errors = _unknown_keys(where, bundle, DAG_BUNDLE_KEYS)
+    kind = bundle.get("type") or "git"
+    if kind not in ("git", "volume"):
+        errors.append("%s.type: must be git (a GitDagBundle) or volume (the dags volume), got %r" % (where, kind))
+    interval = bundle.get("refresh_interval")
+    if interval is not None:
+        errors.extend(_positive(where + ".refresh_interval", interval))
+    if kind == "volume":
+        extra = sorted(key for key in bundle if key not in ("name", "type", "refresh_interval"))
+        if extra:
+            errors.append("%s: a bundle of type volume takes only name and refresh_interval, not %s"
+                          % (where, ", ".join(map(str, extra))))
+        return errors
+    url = str(bundle.get("repo_url") or "")
+    if not GIT_URL.match(url):
+        errors.append("%s.repo_url: must be a git repository URL (https://, http://, ssh://, git://, file:// or "
+                      "user@host:path), got %r" % (where, bundle.get("repo_url")))
+    elif re.match(r"^https?://[^/@]*:[^/@]*@", url):
+        errors.append("%s.repo_url: holds a password; the URL is not secret (it is in the ConfigMap): give the "
+                      "user and token as %s.username and %s.password instead (kept in a Secret)" % (where, where, where))
+    for key in ("tracking_ref", "subdir"):
+        if key in bundle and (not isinstance(bundle[key], str) or not bundle[key].strip()):
+            errors.append("%s.%s: must be a non-empty string" % (where, key))
+    if bundle.get("username") and not bundle.get("password"):
+        errors.append("%s.username: give it with %s.password (the token), or neither for a public repository"
+                      % (where, where))
+    if bundle.get("password"):
+        if bundle.get("git_conn_id"):
+            errors.append("%s: give username/password or git_conn_id (a connection you manage), not both" % where)
+        if url and not url.startswith(("http://", "https://")):
+            errors.append("%s.password: a token authenticates over http(s) only; %s.repo_url is %r (for SSH, "
+                          "manage the connection yourself and give git_conn_id)" % (where, where, url))
+    if bundle.get("git_conn_id") and not CONN_ID.match(str(bundle["git_conn_id"])):
+        errors.append("%s.git_conn_id: %r is not a connection id here (letters, digits, _; a letter first)"
+                      % (where, bundle["git_conn_id"]))
+    kwargs = bundle.get("kwargs")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        errors.append("%s.kwargs: must be a mapping of more GitDagBundle arguments" % where)
+    elif kwargs:
+        owned = sorted(key for key in kwargs if key in DAG_BUNDLE_OWNED_KWARGS)
+        if owned:
+            errors.append("%s.kwargs: %s set by the role from the bundle's own keys" % (where, ", ".join(owned)))
+    return errors
+
+
+def _dag_bundles(name, value):
+    """A list of bundles: unique names (and connection ids), at most one of type volume."""
+    if not isinstance(value, list):
+        return ["%s: must be a list of bundles, e.g. [{name: main, repo_url: https://git.example.com/dags.git}]" % name]
+    errors, names, conn_ids, volumes = [], set(), set(), 0
+    for index, bundle in enumerate(value):
+        where = "%s[%d]" % (name, index)
+        if not isinstance(bundle, dict):
+            errors.append("%s: must be a mapping with at least name (and repo_url for a git bundle)" % where)
+            continue
+        bundle_name = str(bundle.get("name") or "")
+        if not DAG_BUNDLE_NAME.match(bundle_name):
+            errors.append("%s.name: %r is not a bundle name here (letters, digits, - and _, a letter or digit "
+                          "first, at most 63)" % (where, bundle.get("name")))
+        elif bundle_name in names:
+            errors.append("%s.name: %r is given twice" % (where, bundle_name))
+        elif bundle_name.lower().replace("-", "_") in conn_ids:
+            errors.append("%s.name: %r names the same connection as another bundle (case, - and _ are alike there)"
+                          % (where, bundle_name))
+        names.add(bundle_name)
+        conn_ids.add(bundle_name.lower().replace("-", "_"))
+        volumes += (bundle.get("type") or "git") == "volume"
+        errors.extend(_dag_bundle(where, bundle))
+    if volumes > 1:
+        errors.append("%s: at most one bundle of type volume (there is one dags volume)" % name)
+    return errors
+
+
 WORKER_POOL_KEYS = ("name", "queues", "replicas", "concurrency", "resources", "node_selector", "tolerations",
                     "affinity", "extra_env")
 QUEUE = re.compile(r"^[A-Za-z0-9_.:@-]+$")
@@ -370,6 +453,8 @@ RULES = (
     (re.compile(r"^airflow_ca_bundle$"), _ca_bundle),
     (re.compile(r"^airflow_remote_logging$"), _remote_logging),
     (re.compile(r"^airflow_worker_pools$"), _worker_pools),
+    (re.compile(r"^airflow_dag_bundles$"), _dag_bundles),
+    (re.compile(r"_refresh_interval$"), _positive),
     (re.compile(r"^airflow_worker_autoscaling$"), _worker_autoscaling),
     (re.compile(r"_(pool_size|max_client_conn)$"), _positive),
     (re.compile(r"^airflow_pgbouncer_extra_settings$"), _pgbouncer_settings),
@@ -568,7 +653,17 @@ def config_findings(config, reference, version="3.3.2"):
     return errors, warnings
 
 
-CROSS_CHECKS = (_datastores, _ingress, _http_route, _pgbouncer, _version)
+def _dag_bundle_config(variables):
+    """airflow_dag_bundles writes [dag_processor] dag_bundle_config_list: not both."""
+    config = variables.get("airflow_config")
+    section = config.get("dag_processor") if isinstance(config, dict) else None
+    if variables.get("airflow_dag_bundles") and isinstance(section, dict) and "dag_bundle_config_list" in section:
+        return ["airflow_config.dag_processor.dag_bundle_config_list: set by airflow_dag_bundles; give the "
+                "bundles there (or leave airflow_dag_bundles empty)"]
+    return []
+
+
+CROSS_CHECKS = (_datastores, _ingress, _http_route, _pgbouncer, _version, _dag_bundle_config)
 
 
 def input_errors(variables, config_references=None):
