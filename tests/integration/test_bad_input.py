@@ -48,6 +48,8 @@ CASES = [
      "airflow_admin_password (Secret airflow-secrets, key AIRFLOW_ADMIN_PASSWORD): the supplied value differs "
      "from the one stored in the cluster; nothing was written"),
     ("timeout not a number", {"airflow_wait_timeout": "soon"}, "airflow_wait_timeout"),
+    ("git bundle URL holding a token", {"airflow_dag_bundles": [{"name": "main", "repo_url": "https://bot:t0ken@git.example.com/d.git"}]},
+     "airflow_dag_bundles[0].repo_url: holds a password"),
     ("tolerations not a list", {"airflow_tolerations": "all"}, "airflow_tolerations"),
     ("missing kubeconfig", {"airflow_kubeconfig": "/nonexistent/kubeconfig"}, "airflow_kubeconfig: no kubeconfig"),
     ("external database without host", {"airflow_postgresql_enabled": False},
