@@ -27,6 +27,9 @@ description:
     are complete. A timeout, a failed Job or a Deployment past its progress deadline fails the task
     with the objects concerned and why (the waiting reason of their pods' containers, the last exit,
     why a pod is not scheduled; for a failed Job, the last lines of its log).
+  - A StatefulSet whose C(volumeClaimTemplates) change, which the API server refuses to update, is
+    deleted with its pods orphaned and created anew; the new one adopts and rolls them, and the
+    claims already made stay.
   - The data of a Secret is never returned nor shown in a diff; every value of a Secret in
     O(manifests) is masked in the output.
 options:
@@ -316,12 +319,51 @@ def rerun_failed_job(module, api, obj, before, query):
     return None
 
 
+def claim_templates(obj):
+    """What of a StatefulSet's volumeClaimTemplates the API server refuses to change: per template,
+    its name, labels, access modes, class and size."""
+    return [(t["metadata"]["name"], sorted(((t["metadata"].get("labels") or {}).items())),
+             sorted(t["spec"].get("accessModes") or []), t["spec"].get("storageClassName"),
+             str(((t["spec"].get("resources") or {}).get("requests") or {}).get("storage")))
+            for t in (obj.get("spec") or {}).get("volumeClaimTemplates") or []]
+
+
+def replace_statefulset(module, api, obj, before, query):
+    """A StatefulSet whose volumeClaimTemplates change (task logs switched to a volume per pod, or
+    back) is deleted with its pods orphaned, then created anew: the new one adopts the running pods
+    (same names and selector) and rolls them one by one, each worker stopping warm. The claims of
+    the old templates stay. Returns the state to apply over, or "dry-run" in check mode (the object
+    still exists there, so an apply would be refused)."""
+    if obj["kind"] != "StatefulSet" or before is None or claim_templates(before) == claim_templates(obj):
+        return before
+    kind, name, namespace = identity(obj)
+    path = api.path(obj["apiVersion"], kind, namespace, name)
+    if "dryRun" in query:
+        api.request("DELETE", path, query={"propagationPolicy": "Orphan", "dryRun": "All"})
+        return "dry-run"
+    try:
+        api.request("DELETE", path, query={"propagationPolicy": "Orphan"})
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            api.request("GET", path)
+            time.sleep(0.5)
+        module.fail_json(msg="%s: its volumeClaimTemplates changed, and after 60 s it is still being deleted "
+                             "(its pods are kept): run again later" % label(obj))
+    except ApiError as exc:
+        if exc.status != 404:
+            api_fail(module, "delete (pods kept), to replace with new volumeClaimTemplates,", obj, exc)
+    return None
+
+
 def apply_one(module, api, obj, before, query, missing):
     """Apply (or dry-run) one manifest; return (action, the object as the server returned it)."""
     kind, name, namespace = identity(obj)
     if namespace in missing:
         return "created", obj
     before = rerun_failed_job(module, api, obj, before, query)
+    before = replace_statefulset(module, api, obj, before, query)
+    if before == "dry-run":
+        return "updated", obj
     try:
         after = api.request("PATCH", api.path(obj["apiVersion"], kind, namespace, name), body=obj, query=query,
                             content_type="application/apply-patch+yaml")

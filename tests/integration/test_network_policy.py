@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """NetworkPolicies admit only Airflow pods to PostgreSQL and Redis: a pod outside that set cannot
-open a TCP connection to either, a pod with the Airflow client labels can. Needs a CNI that
-enforces NetworkPolicy (kube-router on our kind cluster)."""
+open a TCP connection to either, a pod with the Airflow client labels can. The log servers of the
+workers and the triggerer admit the api-server alone (it reads task logs there), not another Airflow
+pod. Needs a CNI that enforces NetworkPolicy (kube-router on our kind cluster)."""
 
 import time
 import uuid
@@ -10,9 +11,10 @@ import uuid
 import pytest
 from kubernetes import client
 
-from helpers import NAMESPACE
+from helpers import NAMESPACE, kubectl
 
 TARGETS = {"airflow-postgresql": 5432, "airflow-redis": 6379}
+LOG_SERVERS = {"airflow-worker-0.airflow-worker": 8793, "airflow-triggerer-0.airflow-triggerer": 8794}
 # A new pod is admitted only once the CNI has added it to the policy (a few seconds with kube-router):
 # each target is tried for WINDOW seconds; "open" at the first connection, "closed" if none succeeded.
 # The control case (an Airflow pod gets "open") shows the window is long enough to be fair.
@@ -87,3 +89,15 @@ def test_a_pod_outside_airflow_cannot_reach_postgresql_or_redis(core, apps):
 def test_an_airflow_pod_reaches_postgresql_and_redis(core, apps, client_labels):
     # the control case: without it, "closed" above could mean the services are simply down
     assert probe(core, apps, client_labels) == {name: "open" for name in TARGETS}
+
+
+def probe_from(deployment):
+    """PROBE run in a running pod of the deployment (a real Airflow pod, with its own labels)."""
+    out = kubectl("exec", "deployment/" + deployment, "--", "python", "-c", PROBE, str(WINDOW),
+                  *("%s:%d" % target for target in LOG_SERVERS.items())).stdout
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def test_only_the_api_server_reaches_the_log_servers():
+    assert probe_from("airflow-scheduler") == {host: "closed" for host in LOG_SERVERS}
+    assert probe_from("airflow-api-server") == {host: "open" for host in LOG_SERVERS}   # and they are up

@@ -726,3 +726,37 @@ def test_in_check_mode_a_failed_job_is_reported_and_kept(cluster):
     result = ok([job()], check=True)
     assert result["changed"] is True and result["objects"][0]["action"] == "created"
     assert cluster.objects[JOB_PATH]["status"]["failed"] == 1
+
+
+def with_claims(obj, *names, size="1Gi"):
+    obj["spec"]["volumeClaimTemplates"] = [{"metadata": {"name": n}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                           "resources": {"requests": {"storage": size}}}} for n in names]
+    return obj
+
+
+def test_a_statefulset_whose_claim_templates_change_is_replaced_keeping_its_pods(cluster):
+    ok([namespace(), statefulset()])
+    # the API server refuses a changed claim template in place: the module deletes (pods orphaned), then creates
+    result = ok([with_claims(statefulset(), "logs")])
+    assert [o["action"] for o in result["objects"]] == ["created"]
+    deletes = [r for r in cluster.writes() if r[0] == "DELETE"]
+    assert deletes == [("DELETE", STS_PATH, {"propagationPolicy": "Orphan"}, deletes[0][3])]
+    assert cluster.objects[STS_PATH]["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "logs"
+    # the same templates again: nothing deleted; another size of the same claim: replaced
+    assert ok([with_claims(statefulset(), "logs")])["changed"] is False
+    ok([with_claims(statefulset(), "logs", size="2Gi")])
+    assert len([r for r in cluster.writes() if r[0] == "DELETE"]) == 2
+
+
+def test_check_mode_reports_the_replacement_and_deletes_nothing(cluster):
+    ok([namespace(), statefulset()])
+    result = ok([with_claims(statefulset(), "logs")], check=True)
+    assert [o["action"] for o in result["objects"]] == ["updated"]
+    assert "volumeClaimTemplates" not in cluster.objects[STS_PATH]["spec"]
+    assert [r[2].get("dryRun") for r in cluster.requests if r[0] == "DELETE"] == ["All"]
+
+
+def test_other_kinds_and_unchanged_templates_are_applied_in_place(cluster):
+    ok([namespace(), with_claims(statefulset(), "data"), deployment()])
+    ok([with_claims(statefulset(), "data"), deployment(image="img:2")])
+    assert not [r for r in cluster.requests if r[0] == "DELETE"]
