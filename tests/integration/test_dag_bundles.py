@@ -151,7 +151,7 @@ def wait_listed(api, dag_id, commit, timeout=300):
 def nodes_of_run(api, run_path):
     """{pod: node} of the workers that ran the run's tasks."""
     tis = api.call("GET", run_path + "/taskInstances?limit=100")["task_instances"]
-    pods = {ti["hostname"] for ti in tis if ti.get("hostname")}
+    pods = {ti["hostname"].split(".")[0] for ti in tis if ti.get("hostname")}   # the pod's FQDN (its Service)
     return {pod: kubectl("get", "pod", pod, "-o", "jsonpath={.spec.nodeName}").stdout for pod in sorted(pods)}
 
 
