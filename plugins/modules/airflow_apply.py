@@ -28,8 +28,9 @@ description:
     with the objects concerned and why (the waiting reason of their pods' containers, the last exit,
     why a pod is not scheduled; for a failed Job, the last lines of its log).
   - A StatefulSet whose C(volumeClaimTemplates) change, which the API server refuses to update, is
-    deleted with its pods orphaned and created anew; the new one adopts and rolls them, and the
-    claims already made stay.
+    deleted with its pods orphaned and created anew; the new one adopts them and rolls them, except
+    the pods without the claims of the new templates, which are deleted (the StatefulSet brings them
+    back with their claims). The claims already made stay.
   - The data of a Secret is never returned nor shown in a diff; every value of a Secret in
     O(manifests) is masked in the output.
 options:
@@ -330,12 +331,9 @@ def claim_templates(obj):
 
 def replace_statefulset(module, api, obj, before, query):
     """A StatefulSet whose volumeClaimTemplates change (task logs switched to a volume per pod, or
-    back) is deleted with its pods orphaned, then created anew: the new one adopts the running pods
-    (same names and selector) and rolls them one by one, each worker stopping warm. The claims of
-    the old templates stay. Returns the state to apply over, or "dry-run" in check mode (the object
+    back) is deleted with its pods orphaned, then created anew by the apply: the API server refuses
+    the change in place. Returns the state to apply over, or "dry-run" in check mode (the object
     still exists there, so an apply would be refused)."""
-    if obj["kind"] != "StatefulSet" or before is None or claim_templates(before) == claim_templates(obj):
-        return before
     kind, name, namespace = identity(obj)
     path = api.path(obj["apiVersion"], kind, namespace, name)
     if "dryRun" in query:
@@ -355,20 +353,47 @@ def replace_statefulset(module, api, obj, before, query):
     return None
 
 
+def restart_pods_without_claims(module, api, obj):
+    """The new StatefulSet adopts the running pods, but one whose volumes lack a claim of its
+    templates it can neither update (a pod's volumes are immutable) nor roll (its controller stops
+    at the failed update): those pods are deleted, and come back with their claims. Each stops as
+    its grace period allows (a worker warm, running tasks finishing)."""
+    kind, name, namespace = identity(obj)
+    selector = obj["spec"]["selector"]["matchLabels"]
+    pods = api.request("GET", "/api/v1/namespaces/%s/pods" % namespace,
+                       query={"labelSelector": ",".join("%s=%s" % kv for kv in sorted(selector.items()))})
+    for pod in pods.get("items", []):
+        pod_name = pod["metadata"]["name"]
+        claims = set(v["persistentVolumeClaim"]["claimName"] for v in pod["spec"].get("volumes") or []
+                     if v.get("persistentVolumeClaim"))
+        wanted = set("%s-%s" % (t[0], pod_name) for t in claim_templates(obj))
+        if not wanted <= claims:
+            try:
+                api.request("DELETE", "/api/v1/namespaces/%s/pods/%s" % (namespace, pod_name))
+            except ApiError as exc:
+                if exc.status != 404:
+                    module.fail_json(msg="%s was replaced with new volumeClaimTemplates, but its pod %s could not be "
+                                         "deleted to take them: %s" % (label(obj), pod_name, exc))
+
+
 def apply_one(module, api, obj, before, query, missing):
     """Apply (or dry-run) one manifest; return (action, the object as the server returned it)."""
     kind, name, namespace = identity(obj)
     if namespace in missing:
         return "created", obj
     before = rerun_failed_job(module, api, obj, before, query)
-    before = replace_statefulset(module, api, obj, before, query)
-    if before == "dry-run":
-        return "updated", obj
+    replaced = kind == "StatefulSet" and before is not None and claim_templates(before) != claim_templates(obj)
+    if replaced:
+        before = replace_statefulset(module, api, obj, before, query)
+        if before == "dry-run":
+            return "updated", obj
     try:
         after = api.request("PATCH", api.path(obj["apiVersion"], kind, namespace, name), body=obj, query=query,
                             content_type="application/apply-patch+yaml")
     except ApiError as exc:
         api_fail(module, "dry-run the apply of" if "dryRun" in query else "apply", obj, exc)
+    if replaced:
+        restart_pods_without_claims(module, api, after)
     if before is None:
         return "created", after
     if "dryRun" in query:

@@ -736,16 +736,22 @@ def with_claims(obj, *names, size="1Gi"):
 
 def test_a_statefulset_whose_claim_templates_change_is_replaced_keeping_its_pods(cluster):
     ok([namespace(), statefulset()])
-    # the API server refuses a changed claim template in place: the module deletes (pods orphaned), then creates
+    pods = "/api/v1/namespaces/%s/pods/" % NS
+    cluster.put(pods + "db-0", {"metadata": {"name": "db-0"}, "spec": {"volumes": [{"name": "tmp", "emptyDir": {}}]}})
+    cluster.put(pods + "db-1", {"metadata": {"name": "db-1"}, "spec": {"volumes": [
+        {"name": "logs", "persistentVolumeClaim": {"claimName": "logs-db-1"}}]}})
+    # the API server refuses a changed claim template in place: the module deletes (pods orphaned), then
+    # creates; the pod without its claim (which the new StatefulSet could neither update nor roll) is deleted
     result = ok([with_claims(statefulset(), "logs")])
     assert [o["action"] for o in result["objects"]] == ["created"]
-    deletes = [r for r in cluster.writes() if r[0] == "DELETE"]
-    assert deletes == [("DELETE", STS_PATH, {"propagationPolicy": "Orphan"}, deletes[0][3])]
+    deletes = [r[:3] for r in cluster.writes() if r[0] == "DELETE"]
+    assert deletes == [("DELETE", STS_PATH, {"propagationPolicy": "Orphan"}), ("DELETE", pods + "db-0", {})]
+    assert pods + "db-1" in cluster.objects
     assert cluster.objects[STS_PATH]["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "logs"
     # the same templates again: nothing deleted; another size of the same claim: replaced
     assert ok([with_claims(statefulset(), "logs")])["changed"] is False
     ok([with_claims(statefulset(), "logs", size="2Gi")])
-    assert len([r for r in cluster.writes() if r[0] == "DELETE"]) == 2
+    assert [r[1] for r in cluster.writes() if r[0] == "DELETE"][2:] == [STS_PATH]   # db-1 has its claim: kept
 
 
 def test_check_mode_reports_the_replacement_and_deletes_nothing(cluster):
