@@ -27,6 +27,10 @@ description:
     are complete. A timeout, a failed Job or a Deployment past its progress deadline fails the task
     with the objects concerned and why (the waiting reason of their pods' containers, the last exit,
     why a pod is not scheduled; for a failed Job, the last lines of its log).
+  - A pod that cannot run because a claim it mounts is bound to a volume only nodes that cannot take it
+    can mount (a node-local ReadWriteOnce volume whose node is cordoned by a drain, NotReady or gone)
+    fails the wait within about 20 s, naming the pod, claim, volume, node and what to do, instead of
+    at the timeout.
   - A StatefulSet whose C(volumeClaimTemplates) change, which the API server refuses to update, is
     deleted with its pods orphaned and created anew; the new one adopts them and rolls them, except
     the pods without the claims of the new templates, which are deleted (the StatefulSet brings them
@@ -198,11 +202,15 @@ import copy
 import time
 
 from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import ApiError, connect
+from ansible_collections.flujo.airflow.plugins.module_utils._volume_nodes import volume_node_problems
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 
 HIDDEN = "VALUE_HIDDEN"
 WAITED_KINDS = ("Deployment", "StatefulSet", "Job")
+
+
+VOLUME_CHECK_EVERY = 10  # seconds between two looks at pods held back by their volume's node
 
 
 def identity(obj):
@@ -571,11 +579,39 @@ def log_tail(api, namespace, pod, container, lines=15):
     return ", last lines of its log: %s" % log if log else ""
 
 
+def pods_of(api, obj):
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    if not selector:
+        return []
+    listed = api.request("GET", "/api/v1/namespaces/%s/pods" % obj["metadata"]["namespace"],
+                         query={"labelSelector": ",".join("%s=%s" % kv for kv in sorted(selector.items()))})
+    return listed.get("items") or []
+
+
+def held_by_volume_nodes(api, current, pending):
+    """{(object key, pod, claim): sentence} for the pending Deployments and StatefulSets whose pods cannot
+    run because their volume is bound to a node that cannot take them (cordoned, NotReady, gone)."""
+    held = {}
+    for key in pending:
+        if key[0] not in ("Deployment", "StatefulSet"):
+            continue
+        try:
+            problems = volume_node_problems(api, key[2], pods_of(api, current[key]))
+        except ApiError:
+            continue  # the timeout still says what is wrong
+        for problem in problems:
+            held[(key, problem["pod"], problem["claim"])] = problem["text"]
+    return held
+
+
 def wait_all(module, api, live, timeout):
-    """Poll every object until all are ready; objects of one kind and namespace are read with one list."""
+    """Poll every object until all are ready; objects of one kind and namespace are read with one list.
+    A pod that cannot run because its volume is bound to a node that cannot take it (seen twice,
+    VOLUME_CHECK_EVERY seconds apart) fails the wait at once, saying so, instead of at the timeout."""
     interval = module.params["wait_interval"]
     start = time.time()
     current = dict((identity(obj), obj) for obj in live)
+    next_volume_check, held_before = start + VOLUME_CHECK_EVERY, {}
     while True:
         states = dict((key, rollout(obj)) for key, obj in current.items())
         failed = [(key, state[1]) for key, state in states.items() if state[1]]
@@ -585,6 +621,13 @@ def wait_all(module, api, live, timeout):
                                            for key, why in failed))
         if not pending:
             return round(time.time() - start, 2)
+        if time.time() >= next_volume_check:
+            held = held_by_volume_nodes(api, current, pending)
+            stuck = sorted(k for k in held if k in held_before)
+            if stuck:
+                module.fail_json(msg="; ".join("%s %s/%s cannot become ready: %s" % (k[0][0], k[0][2], k[0][1], held[k])
+                                               for k in stuck))
+            held_before, next_volume_check = held, time.time() + VOLUME_CHECK_EVERY
         if time.time() - start >= timeout:
             module.fail_json(msg="Timed out after %d s waiting for: %s" % (timeout, "; ".join(
                 "%s %s/%s (%s)%s" % (key[0], key[2], key[1], states[key][2], explain(api, current[key])) for key in pending)))

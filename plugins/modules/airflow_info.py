@@ -38,6 +38,15 @@ options:
     type: list
     elements: str
     default: []
+  volume_nodes:
+    description:
+      - With O(kind=Pod), also say which listed pods that are not ready cannot run because a claim they mount is bound
+        to a volume only nodes that cannot take them can mount (cordoned, NotReady, gone, or outside the pod's
+        nodeSelector or tolerations): a node-local ReadWriteOnce volume after a drain or the loss of its node.
+      - Reads claims, volumes and the nodes only for pods that are not ready; says nothing when the account may not
+        read volumes or nodes.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - flujo.airflow.light_connection
@@ -71,11 +80,24 @@ namespace_exists:
     the account may not read namespaces).
   returned: always
   type: bool
+volume_node_problems:
+  description: With O(volume_nodes), one entry per pod and claim held back by its volume's node.
+  returned: when O(volume_nodes) is true
+  type: list
+  elements: dict
+  contains:
+    pod: {description: The pod., type: str}
+    component: {description: Its C(app.kubernetes.io/component) label., type: str}
+    claim: {description: The PersistentVolumeClaim., type: str}
+    volume: {description: The PersistentVolume it is bound to., type: str}
+    nodes: {description: The nodes the volume can be mounted on, each with why it cannot run the pod (C(name), C(reasons))., type: list, elements: dict}
+    text: {description: All of it in one sentence, with what to do., type: str}
 """
 
 import copy
 
 from ansible_collections.flujo.airflow.plugins.module_utils._k8s_api import ApiError, connect
+from ansible_collections.flujo.airflow.plugins.module_utils._volume_nodes import volume_node_problems
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 
@@ -87,6 +109,7 @@ def main():
         kind=dict(type="str", required=True),
         namespace=dict(type="str", required=True),
         label_selectors=dict(type="list", elements="str", default=[]),
+        volume_nodes=dict(type="bool", default=False),
     )
     # check_k8s/check_pyyaml import the kubernetes package (0.5-1 s): connect() needs it only for what the light path cannot do
     module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True, check_k8s=False, check_pyyaml=False)
@@ -103,8 +126,15 @@ def main():
     resources = listed.get("items") or []
     for item in resources:
         item.update(kind=params["kind"], apiVersion=params["api_version"])  # the items of a list name neither
+    extra = {}
+    if params["volume_nodes"] and params["kind"] == "Pod":
+        try:
+            extra["volume_node_problems"] = volume_node_problems(api, params["namespace"], resources)
+        except ApiError as exc:
+            module.fail_json(msg="Cannot read the volumes of the pods of namespace %s: %s%s" % (
+                params["namespace"], exc, (": " + exc.message) if exc.message else ""))
     module.exit_json(changed=False, resources=resources,
-                     namespace_exists=bool(resources) or namespace_exists(module, api, params["namespace"]))
+                     namespace_exists=bool(resources) or namespace_exists(module, api, params["namespace"]), **extra)
 
 
 def namespace_exists(module, api, namespace):

@@ -766,3 +766,67 @@ def test_other_kinds_and_unchanged_templates_are_applied_in_place(cluster):
     ok([namespace(), with_claims(statefulset(), "data"), deployment()])
     ok([with_claims(statefulset(), "data"), deployment(image="img:2")])
     assert not [r for r in cluster.requests if r[0] == "DELETE"]
+
+
+# --- a pod held back by its volume's node (a drained or lost node): fails at once, not at the timeout
+
+def put_held_back_pod(cluster, ready_pod=False):
+    """web-0 mounts claim data, bound to pvc-1 that only node n1 can mount; n1 is cordoned."""
+    cluster.put("/api/v1/namespaces/%s/pods/web-0" % NS, {
+        "metadata": {"name": "web-0", "labels": {"app": "web", "app.kubernetes.io/component": "metadata-database"}},
+        "spec": {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]},
+        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "message": "0/2 nodes are available"},
+                                                      {"type": "Ready", "status": "True" if ready_pod else "False"}]}})
+    cluster.put("/api/v1/namespaces/%s/persistentvolumeclaims/data" % NS, {"metadata": {"name": "data"}, "spec": {"volumeName": "pvc-1"}})
+    cluster.put("/api/v1/persistentvolumes/pvc-1", {"metadata": {"name": "pvc-1"}, "spec": {"nodeAffinity": {"required": {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["n1"]}]}]}}}})
+    for name, cordoned in (("n1", True), ("n2", False)):
+        cluster.put("/api/v1/nodes/%s" % name, {"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+                                                "spec": {"unschedulable": cordoned},
+                                                "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
+
+
+def test_a_pod_whose_volume_s_node_is_cordoned_fails_the_wait_at_once_saying_what_to_do(cluster, monkeypatch):
+    monkeypatch.setattr(airflow_apply, "VOLUME_CHECK_EVERY", 0)
+    ok([namespace()])
+    put_held_back_pod(cluster)
+    cluster.on_read[DEPLOY_PATH] = lambda obj: obj.update(status={"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1})
+    out = failed([deployment()], wait=True, wait_timeout=600, wait_interval=0)
+    msg = out.result["msg"]
+    assert msg.startswith("Deployment %s/web cannot become ready: pod web-0 (PostgreSQL, " % NS)
+    assert "its claim data is bound to volume pvc-1, which only node n1 can mount, and node n1 is cordoned" in msg
+    assert "kubectl uncordon n1" in msg
+    # two looks at the pods, the claim, volume and nodes read at each
+    assert len([r for r in cluster.requests if r[1] == "/api/v1/nodes"]) == 2
+
+
+def test_a_held_back_pod_seen_once_does_not_fail_the_wait(cluster, monkeypatch):
+    monkeypatch.setattr(airflow_apply, "VOLUME_CHECK_EVERY", 0)
+    ok([namespace()])
+    put_held_back_pod(cluster)
+    looks = []
+
+    def uncordoned_later(obj):  # the node is uncordoned after the first look
+        looks.append(1)
+        if len(looks) > 1:
+            obj["spec"]["unschedulable"] = False
+    cluster.on_read["/api/v1/nodes/n1"] = uncordoned_later
+    reads = []
+
+    def controller(obj):
+        reads.append(1)
+        if len(reads) >= 4:
+            ready(obj)
+        else:
+            obj.update(status={"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1})
+    cluster.on_read[DEPLOY_PATH] = controller
+    ok([deployment()], wait=True, wait_timeout=600, wait_interval=0)
+
+
+def test_a_ready_rollout_never_looks_at_volumes(cluster, monkeypatch):
+    monkeypatch.setattr(airflow_apply, "VOLUME_CHECK_EVERY", 0)
+    ok([namespace()])
+    put_held_back_pod(cluster, ready_pod=True)
+    cluster.on_read[DEPLOY_PATH] = ready
+    ok([deployment()], wait=True, wait_interval=0)
+    assert not [r for r in cluster.requests if "/persistent" in r[1] or r[1] == "/api/v1/nodes"]

@@ -60,3 +60,19 @@ def test_an_unreachable_cluster_is_named(monkeypatch, cluster):
     out = did_fail(run_module(airflow_info.main, dict(kind="Pod", namespace=NS)))
     assert out.result["msg"].startswith("Cannot list the Pods of namespace %s: cluster unreachable" % NS)
     assert "127.0.0.1" in out.result["msg"]
+
+
+def test_volume_nodes_names_the_pods_held_back_by_their_volume_s_node(cluster):
+    from ansible_collections.flujo.airflow.tests.unit.plugins.modules.test_airflow_apply import put_held_back_pod
+    put_held_back_pod(cluster)
+    result = succeeded(run_module(airflow_info.main, dict(kind="Pod", namespace=NS, volume_nodes=True)))
+    problems = result["volume_node_problems"]
+    assert [(p["pod"], p["claim"], p["volume"], p["nodes"]) for p in problems] == [
+        ("web-0", "data", "pvc-1", [{"name": "n1", "reasons": ["cordoned (unschedulable, as a drain leaves it)"]}])]
+    assert "kubectl uncordon n1" in problems[0]["text"]
+
+
+def test_volume_nodes_reads_nothing_more_for_pods_without_claims(cluster):
+    result = succeeded(run_module(airflow_info.main, dict(kind="Pod", namespace=NS, volume_nodes=True)))
+    assert result["volume_node_problems"] == []
+    assert len(cluster.requests) == 1
