@@ -42,7 +42,7 @@ options:
     description:
       - With O(kind=Pod), also say which listed pods that are not ready cannot run because a claim they mount is bound
         to a volume only nodes that cannot take them can mount (cordoned, NotReady, gone, or outside the pod's
-        nodeSelector or tolerations): a node-local ReadWriteOnce volume after a drain or the loss of its node.
+        nodeSelector or tolerations). That is a node-local ReadWriteOnce volume after a drain or the loss of its node.
       - Reads claims, volumes and the nodes only for pods that are not ready; says nothing when the account may not
         read volumes or nodes.
     type: bool
@@ -86,12 +86,25 @@ volume_node_problems:
   type: list
   elements: dict
   contains:
-    pod: {description: The pod., type: str}
-    component: {description: Its C(app.kubernetes.io/component) label., type: str}
-    claim: {description: The PersistentVolumeClaim., type: str}
-    volume: {description: The PersistentVolume it is bound to., type: str}
-    nodes: {description: The nodes the volume can be mounted on, each with why it cannot run the pod (C(name), C(reasons))., type: list, elements: dict}
-    text: {description: All of it in one sentence, with what to do., type: str}
+    pod:
+      description: The pod.
+      type: str
+    component:
+      description: Its C(app.kubernetes.io/component) label.
+      type: str
+    claim:
+      description: The PersistentVolumeClaim.
+      type: str
+    volume:
+      description: The PersistentVolume it is bound to.
+      type: str
+    nodes:
+      description: The nodes the volume can be mounted on, each with why it cannot run the pod (keys C(name) and C(reasons)).
+      type: list
+      elements: dict
+    text:
+      description: All of it in one sentence, with what to do.
+      type: str
 """
 
 import copy
