@@ -90,11 +90,18 @@ def git_server(password):
     ]}
 
 
+class Hidden(str):
+    """A password that pytest's tracebacks show as *** (they print the fixtures' values)."""
+
+    def __repr__(self):
+        return "'***'"
+
+
 @pytest.fixture
 def git_password():
     """The git server, up with an empty repository dags.git; its password (characters a URI must
     quote). Removed afterwards."""
-    password = secrets.token_urlsafe(18) + "/+@:"
+    password = Hidden(secrets.token_urlsafe(18) + "/+@:")
     git_kubectl("wait", "--for=delete", "namespace/%s" % GIT_NS, "--timeout=180s", check=False)  # an earlier run's
     git_kubectl("apply", "-f", "-", input=json.dumps(git_server(password)))
     try:
@@ -137,6 +144,17 @@ def git_remote(git_password, tmp_path):
         port_forward.terminate()
 
 
+def converge(tmp_path, password, **variables):
+    """site.yml with VARIABLES (a vars file: the password in no command line); on a failure the
+    message from its first failed task on (never the password)."""
+    path = tmp_path / "bundle-vars.json"
+    path.write_text(json.dumps(variables))
+    run = run_playbook("site.yml", "-e", "@%s" % path, timeout=900)
+    failed = run.stdout.find("fatal:")
+    assert run.returncode == 0, (run.stdout[failed:failed + 4000] if failed >= 0 else run.output[-4000:]).replace(password, "***")
+    return run
+
+
 def wait_listed(api, dag_id, commit, timeout=300):
     """Seconds until the API lists dag_id at the given bundle version (polls every 0.5 s)."""
     t0 = time.time()
@@ -161,7 +179,7 @@ def test_git_bundle_push_to_runnable_on_two_nodes(api, tmp_path, git_password, g
               "username": GIT_USER, "password": git_password}
     results = {"refresh_interval": REFRESH, "pushes": []}
     try:
-        run = converge_with(tmp_path, airflow_dag_bundles=[bundle], airflow_dag_bundles_refresh_interval=REFRESH)
+        run = converge(tmp_path, git_password, airflow_dag_bundles=[bundle], airflow_dag_bundles_refresh_interval=REFRESH)
         assert git_password not in run.output and urllib.parse.quote(git_password, safe="") not in run.output
         results["converge_seconds"] = round(run.seconds, 1)
 
@@ -204,12 +222,16 @@ def test_git_bundle_push_to_runnable_on_two_nodes(api, tmp_path, git_password, g
 
         # dags.yml: with only git bundles a source is refused before anything is copied; without one
         # it fetches and parses the bundles at once and reports the commit
-        refused = run_playbook("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (REPO / "examples" / "dags"))
+        bundle_vars = "@%s" % (tmp_path / "bundle-vars.json")   # the inventory of this deployment
+        refused = run_playbook("playbooks/dags.yml", "-e", bundle_vars, "-e", "airflow_dags_source=%s" % (REPO / "examples" / "dags"))
         assert refused.returncode != 0 and "has no dags volume to copy into" in refused.output, refused.output[-1500:]
+        # and an inventory that does not know the bundles finds the pod without the volume
+        unaware = run_playbook("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (REPO / "examples" / "dags"))
+        assert unaware.returncode != 0 and "mounts no dags volume" in unaware.output, unaware.output[-1500:]
         dag_id = "flujo_bundle_%d" % (PUSHES + 1)
         t_push = time.time()
         commit = git_remote(dag_id)
-        refreshed = run_playbook("playbooks/dags.yml")
+        refreshed = run_playbook("playbooks/dags.yml", "-e", bundle_vars)
         assert refreshed.returncode == 0, refreshed.output[-3000:]
         assert "%s at %s" % (BUNDLE, commit[:12]) in refreshed.output and dag_id in refreshed.output, refreshed.output[-2000:]
         assert git_password not in refreshed.output
