@@ -191,10 +191,18 @@ molecule_test() {
   export FAULT_ROUNDS=${FAULT_ROUNDS:-1}
   : > "$FLUJO_TEST_FAILURES"; : > "$MOLECULE_LOG"
   local scenario
-  for scenario in default fernet_rotation day2 faults upgrade; do
+  for scenario in default fernet_rotation day2 faults upgrade multinode; do
     CURRENT="molecule, scenario $scenario"
+    # two cores: the single-node cluster rests while the three-node one runs (`make cluster` or
+    # `make up` starts it again)
+    [ "$scenario" = multinode ] && rest_cluster flujo
     molecule test -s "$scenario" 2>&1 | tee -a "$MOLECULE_LOG"
   done
+}
+
+rest_cluster() {  # rest_cluster NAME: stop the node containers of that kind cluster
+  local nodes; nodes=$(kind get nodes --name "$1" 2>/dev/null) || return 0
+  [ -z "$nodes" ] || docker stop $nodes >/dev/null
 }
 
 for s in $STAGES; do

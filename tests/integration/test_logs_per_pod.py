@@ -13,7 +13,11 @@ import re
 import time
 import urllib.parse
 
+import pytest
+
 from helpers import NAMESPACE, converge_with, kubectl, playbook_ok
+
+pytestmark = pytest.mark.multinode
 
 HERE = __import__("pathlib").Path(__file__).parent
 PER_POD = {"size": "1Gi", "access_mode": "ReadWriteOnce", "storage_class": "", "per_pod": True}
