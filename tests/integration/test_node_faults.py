@@ -23,7 +23,6 @@ AIRFLOW_INVENTORY as molecule/multinode sets them)."""
 
 import json
 import os
-import statistics
 import subprocess
 import time
 from datetime import datetime
@@ -32,7 +31,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from helpers import CONTEXT, NAMESPACE, REPO, kubectl, playbook_ok, run_playbook
+from helpers import CONTEXT, REPO, kubectl, playbook_ok, run_playbook
 
 pytestmark = pytest.mark.multinode
 DAGS = Path(__file__).resolve().parent / "dags_nodes"
