@@ -8,8 +8,8 @@ pushed commit (runnable: a trigger creates a run of that version) and to its run
 checks that the run's bundle version is the commit and that its tasks ran on workers of two
 different nodes. Then converges back to the inventory (the dags volume again).
 
-Needs a cluster of two worker nodes and two workers (inventory/kind-multinode) for the node check;
-on one node set FLUJO_BUNDLE_NODES=1. FLUJO_BUNDLE_PUSHES (3) pushes are measured; the figures go to
+Needs a cluster of two worker nodes and two workers (inventory/kind-multinode, marker multinode:
+molecule/multinode runs it) for the node check; on one node set FLUJO_BUNDLE_NODES=1 and -m multinode. FLUJO_BUNDLE_PUSHES (3) pushes are measured; the figures go to
 bench/results/dag_bundles.json when FLUJO_BUNDLE_RESULTS names that file (or any other)."""
 
 import base64
@@ -24,6 +24,8 @@ import urllib.parse
 import pytest
 
 from helpers import CONTEXT, REPO, converge_with, kubectl, run_playbook
+
+pytestmark = pytest.mark.multinode
 
 GIT_NS = "flujo-git"
 GIT_USER = "flujo"
