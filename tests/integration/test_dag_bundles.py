@@ -9,8 +9,10 @@ checks that the run's bundle version is the commit and that its tasks ran on wor
 different nodes. Then converges back to the inventory (the dags volume again).
 
 Needs a cluster of two worker nodes and two workers (inventory/kind-multinode, marker multinode:
-molecule/multinode runs it) for the node check; on one node set FLUJO_BUNDLE_NODES=1 and -m multinode. FLUJO_BUNDLE_PUSHES (3) pushes are measured; the figures go to
-bench/results/dag_bundles.json when FLUJO_BUNDLE_RESULTS names that file (or any other)."""
+molecule/multinode runs it) for the node check; on one node set FLUJO_BUNDLE_NODES=1 and -m
+multinode. FLUJO_BUNDLE_PUSHES (3) pushes are measured with a refresh interval of
+FLUJO_BUNDLE_REFRESH (10) s; the figures go to the file FLUJO_BUNDLE_RESULTS names, if any
+(bench/results/dag_bundles.json holds the last measured ones)."""
 
 import base64
 import json
