@@ -215,10 +215,12 @@ def test_git_bundle_push_to_runnable_on_two_nodes(api, tmp_path, git_password, g
             assert dag_run["bundle_version"] == commit, (dag_run["bundle_version"], commit)
             ran_on = nodes_of_run(api, run_path)
             nodes.update(ran_on)
+            # from the start of the push (commit and git push through the port-forward: about 2 s)
             results["pushes"].append({"dag_id": dag_id, "commit": commit[:12], "push_seconds": round(pushed, 2),
-                                      "push_to_runnable_seconds": round(listed, 1),
+                                      "push_to_runnable_seconds": round(pushed + listed, 1),
+                                      "pushed_to_runnable_seconds": round(listed, 1),
                                       "trigger_to_success_seconds": round(done, 1),
-                                      "push_to_success_seconds": round(listed + done, 1), "workers": ran_on})
+                                      "push_to_success_seconds": round(pushed + listed + done, 1), "workers": ran_on})
         results["push_to_runnable_median_seconds"] = statistics.median(p["push_to_runnable_seconds"] for p in results["pushes"])
         results["worker_nodes"] = sorted(set(nodes.values()))
         print(json.dumps(results, indent=1))
