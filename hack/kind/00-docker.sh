@@ -37,9 +37,13 @@ if ! docker info >/dev/null 2>&1; then
   # a daemon that is still stopping would refuse a second one; pid files left by a crash too
   for _ in $(seq 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
   pgrep -x dockerd >/dev/null || rm -f /var/run/docker.pid
-  pgrep -x containerd >/dev/null || { containerd >/var/log/containerd.log 2>&1 & }
-  for _ in $(seq 30); do [ -S /run/containerd/containerd.sock ] && break; sleep 1; done
-  dockerd --containerd=/run/containerd/containerd.sock >/var/log/dockerd.log 2>&1 &
+  # the host's containerd answers on its socket (pgrep would also find the ones inside kind's nodes);
+  # both daemons in a session of their own, so they outlive the shell or job that started them
+  if ! timeout 5 ctr --address /run/containerd/containerd.sock version >/dev/null 2>&1; then
+    setsid containerd >/var/log/containerd.log 2>&1 < /dev/null &
+    for _ in $(seq 30); do timeout 5 ctr --address /run/containerd/containerd.sock version >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  setsid dockerd --containerd=/run/containerd/containerd.sock >/var/log/dockerd.log 2>&1 < /dev/null &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
 fi
 # kind's known-issues page: many pods per node need more inotify instances than the default 128
