@@ -185,7 +185,8 @@ checks_wait() {
 molecule_test() {
   export MOLECULE_GLOB='molecule/*/molecule.yml' FLUJO_SKIP_CLUSTER=1
   # default makes a new deployment and leaves it; fernet_rotation, day2 and faults verify on it
-  # (their sequence has no destroy); upgrade removes it to start from an older release
+  # (their sequence has no destroy); upgrade removes it to start from an older release; multinode
+  # runs on the three-node cluster (its own create) from an empty namespace
   # one round of each fault (pod deletions, a node restart) keeps CI near an hour;
   # `FAULT_ROUNDS=3 molecule test -s faults` is the full run behind bench/results
   export FAULT_ROUNDS=${FAULT_ROUNDS:-1}
