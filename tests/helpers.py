@@ -271,6 +271,19 @@ class Api:
                 return resp.json() if resp.content else None
         raise RuntimeError("%s %s kept failing" % (method, path))
 
+    def deliver(self, source, *dag_ids, timeout=180):
+        """Sync the DAG folder source into the deployment (playbooks/dags.yml), then wait until
+        every one of dag_ids is parsed and listed."""
+        playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % source)
+        deadline = time.time() + timeout
+        while True:
+            listed = {d["dag_id"] for d in self.call("GET", "/api/v2/dags?limit=1000")["dags"]}
+            missing = sorted(set(dag_ids) - listed)
+            if not missing:
+                return
+            assert time.time() < deadline, "not parsed after %d s: %s" % (timeout, ", ".join(missing))
+            time.sleep(2)
+
     def trigger(self, dag_id):
         """Start a run of dag_id now; returns the run's API path."""
         run = self.call("POST", "/api/v2/dags/%s/dagRuns" % dag_id, json={"logical_date": None})

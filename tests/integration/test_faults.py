@@ -185,4 +185,8 @@ def test_a_node_restart_loses_no_queued_task(api):
         out = REPO / "bench" / "results"
         out.mkdir(parents=True, exist_ok=True)
         (out / "node_restart.json").write_text(json.dumps(result, indent=2) + "\n")
-    assert len(complete) == NODE_ROUNDS, result
+    # CI shows an error's first line: the rounds in short first, then everything
+    summary = ["%s: %d/%d succeeded, %d failed (%d never started), at restart %s" % (
+        r["run_state"], r["tasks_succeeded"], r["tasks"], r["tasks_failed"], r["failed_never_started"],
+        r["states_at_restart"]) for r in rounds]
+    assert len(complete) == NODE_ROUNDS, "%s; %s" % (" | ".join(summary), json.dumps(result))

@@ -15,7 +15,7 @@ import urllib.parse
 
 import pytest
 
-from helpers import NAMESPACE, converge_with, kubectl, playbook_ok
+from helpers import NAMESPACE, REPO, converge_with, kubectl
 
 pytestmark = pytest.mark.multinode
 
@@ -58,6 +58,7 @@ def test_task_logs_are_read_from_the_log_server_of_the_worker_that_ran_them(api,
         assert kubectl("get", "cronjob", "airflow-log-groomer", check=False).returncode != 0  # the pods groom their own
 
         # finished tasks: runs until both workers ran one; each log comes from its worker's log server
+        api.deliver(REPO / "examples" / "dags", "flujo_hello")
         readers = {}
         for attempt in range(8):
             run_path = api.trigger("flujo_hello")
@@ -76,11 +77,8 @@ def test_task_logs_are_read_from_the_log_server_of_the_worker_that_ran_them(api,
                   % (urllib.parse.unquote(run_path.rsplit("/", 1)[1]), worker, nodes[worker], ", ".join(api_nodes)))
 
         # a running task: its log while it runs, from the worker running it
-        playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (HERE / "dags"))
+        api.deliver(HERE / "dags", "flujo_long")
         deadline = time.time() + 240
-        while api.raw("GET", "/api/v2/dags/flujo_long").status_code != 200:
-            assert time.time() < deadline, "flujo_long was not parsed"
-            time.sleep(3)
         run_path = api.trigger("flujo_long")
         while True:
             running = [t for t in api.call("GET", run_path + "/taskInstances")["task_instances"] if t["state"] == "running"]

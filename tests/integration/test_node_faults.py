@@ -225,16 +225,35 @@ def test_a_run_survives_a_lost_node_and_a_drain(api):
                       dag_runs_before_after=[runs_before, api.call("GET", "/api/v2/dags/~/dagRuns?limit=1")["total_entries"]],
                       connection_kept=api.raw("GET", "/api/v2/connections/" + CONN_ID).status_code == 200,
                       variable_kept=api.raw("GET", "/api/v2/variables/" + VAR_KEY).json().get("value") == "kept across node faults",
-                      pods_by_node_after={n: on_node(n) for n in sorted({p["spec"].get("nodeName") for p in pods() or []} - {None})})
+                      pods_by_node_after={n: on_node(n) for n in sorted({p["spec"].get("nodeName") for p in pods() or []} - {None})},
+                      tries_of_unsuccessful=tries_of_unsuccessful(api, run_path, tis))
     finally:
         subprocess.run(["docker", "start", lost_node], capture_output=True, timeout=120, check=False)
         if drained_node:
             kube("uncordon", drained_node, check=False)
         write_results({"run": result})
         print(json.dumps(result, indent=2))
-    assert result["run_state"] == "success" and result["tasks_succeeded"] == TASKS, result
+    assert result["run_state"] == "success" and result["tasks_succeeded"] == TASKS, (
+        "%s: %d/%d succeeded, %d retried; %s" % (result["run_state"], result["tasks_succeeded"], TASKS,
+                                                 result["tasks_retried"], json.dumps(result)))
     assert result["dag_runs_before_after"][1] == result["dag_runs_before_after"][0] + 1, result
     assert result["connection_kept"] and result["variable_kept"], result
+
+
+def tries_of_unsuccessful(api, run_path, tis):
+    """For each task that did not succeed: every try's state, host and times, and the end of its
+    last try's log (what a failure needs to be understood from CI's output alone)."""
+    found = {}
+    for ti in tis:
+        if ti["state"] == "success":
+            continue
+        path = "%s/taskInstances/%s/%d" % (run_path, ti["task_id"], ti["map_index"])
+        tries = api.call("GET", path + "/tries")["task_instances"]
+        log = api.raw("GET", "%s/taskInstances/%s/logs/%d" % (run_path, ti["task_id"], ti["try_number"]),
+                      params={"full_content": "true", "map_index": ti["map_index"]}, timeout=60)
+        found[ti["map_index"]] = {"tries": [{k: t.get(k) for k in ("try_number", "state", "hostname", "start_date", "end_date")}
+                                            for t in tries], "last_log_tail": log.text[-1500:]}
+    return found
 
 
 def write_results(update):

@@ -8,17 +8,13 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 
-from helpers import NAMESPACE, REPO, kubectl, playbook_ok, pod_of
+from helpers import NAMESPACE, REPO, kubectl, pod_of
 
 DAG = "flujo_deferrable"
 
 
 def deliver(api):
-    playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % (REPO / "examples" / "dags"))
-    deadline = time.time() + 120
-    while DAG not in [d["dag_id"] for d in api.call("GET", "/api/v2/dags?limit=100")["dags"]]:
-        assert time.time() < deadline, "%s was not parsed" % DAG
-        time.sleep(2)
+    api.deliver(REPO / "examples" / "dags", DAG)
 
 
 def ti_of(api, run_path, task_id):
