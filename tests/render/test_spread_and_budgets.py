@@ -64,6 +64,8 @@ def test_replicas_spread_over_nodes_softly_unless_the_user_says_otherwise(replic
         assert [(c["topologyKey"], c["whenUnsatisfiable"], c["maxSkew"]) for c in constraints] == \
             [("kubernetes.io/hostname", "ScheduleAnyway", 1)], name
         assert matches(constraints[0]["labelSelector"]["matchLabels"], pod["metadata"]["labels"]), name
+        # a Deployment's rollout spreads its new pods among themselves
+        assert constraints[0].get("matchLabelKeys") == (["pod-template-hash"] if kind == "Deployment" else None), name
 
 
 def test_one_replica_has_no_budget_and_the_same_pod(replicated, plain_render):
