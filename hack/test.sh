@@ -165,6 +165,10 @@ build() {
 }
 
 cluster() {
+  # kind's nodes come back with the Docker daemon: another cluster of ours left running (the
+  # three-node one and its Airflow) would take half of the two cores from every scenario
+  bash hack/kind/00-docker.sh
+  rest_other_clusters "${CLUSTER_NAME:-flujo}"
   bash hack/kind/up.sh
 }
 
@@ -202,9 +206,21 @@ molecule_test() {
   done
 }
 
+# kind labels each node container with its cluster's name; docker finds them without kind
+cluster_nodes() {  # cluster_nodes NAME: the running node containers of that kind cluster
+  docker ps --filter "label=io.x-k8s.kind.cluster=$1" --format '{{.Names}}'
+}
+
 rest_cluster() {  # rest_cluster NAME: stop the node containers of that kind cluster
-  local nodes; nodes=$(kind get nodes --name "$1" 2>/dev/null) || return 0
-  [ -z "$nodes" ] || docker stop $nodes >/dev/null
+  local nodes; nodes=$(cluster_nodes "$1")
+  [ -z "$nodes" ] || { echo "resting kind cluster $1 (docker stop)"; xargs docker stop <<<"$nodes" >/dev/null; }
+}
+
+rest_other_clusters() {  # rest_other_clusters NAME: rest every running kind cluster but that one
+  local c
+  for c in $(docker ps --filter label=io.x-k8s.kind.cluster --format '{{.Label "io.x-k8s.kind.cluster"}}' | sort -u); do
+    [ "$c" = "$1" ] || rest_cluster "$c"
+  done
 }
 
 for s in $STAGES; do
