@@ -55,13 +55,17 @@ api_ready() {
   done
 }
 
-if kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+# The cluster's node containers, found by kind's label. (Not `kind get clusters | grep -q`: with two
+# clusters, grep could stop reading before kind wrote the second name, and under pipefail kind's
+# broken pipe made an existing cluster look absent, so `kind create` failed on it.)
+node_containers=$(docker ps -aq --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME")
+if [ -n "$node_containers" ]; then
   # A cluster left from an earlier run: after a Docker (or machine) restart its node container is
   # starting again or stopped, and its API answers only some seconds later. Wait for it; a cluster
   # that does not come back is recreated (its images are cached, so this costs about a minute).
   log "cluster $CLUSTER_NAME exists; waiting for its API server"
-  mapfile -t node_containers < <(docker ps -aq --filter "label=io.x-k8s.kind.cluster=$CLUSTER_NAME")
-  docker start "${node_containers[@]}" >/dev/null
+  # shellcheck disable=SC2086  # one container ID per word
+  docker start $node_containers >/dev/null
   kind export kubeconfig --name "$CLUSTER_NAME" >/dev/null 2>&1
   t0=$SECONDS
   if api_ready 180; then
