@@ -6,6 +6,10 @@ with the individual runs kept in the JSON.
 
   python bench/bench.py [cold noop check scale throughput footprint floor pgbouncer]
   python bench/bench.py summary     # only rewrite summary.md from the JSON files
+
+Another cluster: AIRFLOW_INVENTORY, AIRFLOW_KUBE_CONTEXT and AIRFLOW_URL (tests/helpers.py), e.g. the
+three-node one: AIRFLOW_INVENTORY=inventory/kind-multinode AIRFLOW_KUBE_CONTEXT=kind-flujo-multi
+AIRFLOW_URL=http://127.0.0.1:8081; its results go to bench/results/<inventory name>/.
 """
 
 import json
@@ -19,11 +23,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from helpers import Api, ServerConnections, admin_password, core_api, kubectl, run_playbook  # noqa: E402 (needs the path above)
+from helpers import INVENTORY, Api, ServerConnections, admin_password, core_api, kubectl, run_playbook  # noqa: E402 (needs the path above)
 
 BENCH = REPO / "bench"
-RESULTS = BENCH / "results"
-INVENTORY = str(REPO / "inventory" / "kind")
+# inventory/kind's results are bench/results itself; another inventory's, a directory of its own
+RESULTS = BENCH / "results" / ("" if Path(INVENTORY).name == "kind" else Path(INVENTORY).name)
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 URL = os.environ.get("AIRFLOW_URL", "http://127.0.0.1:8080")
 # the data stores, the migration and the components are applied by one task (one airflow_apply call);
@@ -227,7 +231,8 @@ def bench_floor():
 
 def summary(results):
     lines = ["# flujo.airflow benchmarks", "",
-             "Medians on the offline kind cluster (2 cores); each JSON file lists its individual runs.", ""]
+             "Medians on the offline kind cluster (2 cores), inventory/%s; each JSON file lists its individual runs."
+             % Path(INVENTORY).name, ""]
     if "cold" in results:
         c = results["cold"]
         lines += ["- cold converge (empty namespace, images loaded): **%s s**; + DAG delivery and first run: %.1f s"
