@@ -166,7 +166,8 @@ build() {
 
 cluster() {
   # kind's nodes come back with the Docker daemon: another cluster of ours left running (the
-  # three-node one and its Airflow) would take half of the two cores from every scenario
+  # three-node one and its Airflow) would take half of the two cores from every scenario. Only
+  # ours (flujo*): a cluster of someone else's is left alone
   bash hack/kind/00-docker.sh
   rest_other_clusters "${CLUSTER_NAME:-flujo}"
   bash hack/kind/up.sh
@@ -201,7 +202,7 @@ molecule_test() {
     CURRENT="molecule, scenario $scenario"
     # two cores: the single-node cluster rests while the three-node one runs (`make cluster` or
     # `make up` starts it again)
-    [ "$scenario" = multinode ] && rest_cluster flujo
+    [ "$scenario" = multinode ] && rest_cluster "${CLUSTER_NAME:-flujo}"
     molecule test -s "$scenario" 2>&1 | tee -a "$MOLECULE_LOG"
   done
 }
@@ -212,14 +213,16 @@ cluster_nodes() {  # cluster_nodes NAME: the running node containers of that kin
 }
 
 rest_cluster() {  # rest_cluster NAME: stop the node containers of that kind cluster
-  local nodes; nodes=$(cluster_nodes "$1")
+  local nodes
+  docker info >/dev/null 2>&1 || return 0   # no Docker daemon: nothing runs
+  nodes=$(cluster_nodes "$1")
   [ -z "$nodes" ] || { echo "resting kind cluster $1 (docker stop)"; xargs docker stop <<<"$nodes" >/dev/null; }
 }
 
-rest_other_clusters() {  # rest_other_clusters NAME: rest every running kind cluster but that one
+rest_other_clusters() {  # rest_other_clusters NAME: rest our other running kind clusters (flujo*)
   local c
   for c in $(docker ps --filter label=io.x-k8s.kind.cluster --format '{{.Label "io.x-k8s.kind.cluster"}}' | sort -u); do
-    [ "$c" = "$1" ] || rest_cluster "$c"
+    case $c in "$1") ;; flujo*) rest_cluster "$c" ;; esac
   done
 }
 

@@ -275,10 +275,15 @@ class Api:
         """Sync the DAG folder source into the deployment (playbooks/dags.yml), then wait until
         every one of dag_ids is parsed and listed."""
         playbook_ok("playbooks/dags.yml", "-e", "airflow_dags_source=%s" % source)
+
+        def listed(dag_id):  # one DAG at a time: a listing is cut at the API's page limit (100)
+            try:
+                return self.raw("GET", "/api/v2/dags/%s" % dag_id).status_code == 200
+            except requests.RequestException:   # the api-server restarting
+                return False
         deadline = time.time() + timeout
         while True:
-            listed = {d["dag_id"] for d in self.call("GET", "/api/v2/dags?limit=1000")["dags"]}
-            missing = sorted(set(dag_ids) - listed)
+            missing = sorted(d for d in dag_ids if not listed(d))
             if not missing:
                 return
             assert time.time() < deadline, "not parsed after %d s: %s" % (timeout, ", ".join(missing))

@@ -245,7 +245,15 @@ def test_a_run_survives_a_lost_node_and_a_drain(api):
 
 def tries_of_unsuccessful(api, run_path, tis):
     """For each task that did not succeed: every try's state, host and times, and the end of its
-    last try's log (what a failure needs to be understood from CI's output alone)."""
+    last try's log (what a failure needs to be understood from CI's output alone). An error while
+    reading them is reported in their place, never instead of the run's outcome."""
+    try:
+        return _tries_of_unsuccessful(api, run_path, tis)
+    except Exception as error:  # pylint: disable=broad-exception-caught  # a diagnostic only
+        return {"unreadable": repr(error)[:500]}
+
+
+def _tries_of_unsuccessful(api, run_path, tis):
     found = {}
     for ti in tis:
         if ti["state"] == "success":

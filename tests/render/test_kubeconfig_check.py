@@ -3,8 +3,8 @@
 """The preflight's kubeconfig check follows kubernetes.core's order in a pod too (an execution
 environment, AWX): with no kubeconfig given and no context named, the modules connect in-cluster
 and a KUBECONFIG naming a missing file is not refused; a named context makes the modules load the
-kubeconfig, and then the preflight names the missing file. No cluster: the pod's API address is a
-closed port on loopback, so the first cluster task fails after the check."""
+kubeconfig, and then the preflight names the missing file. No cluster: this is no pod (no service
+account token), so the first cluster task fails after the check."""
 
 import re
 
@@ -37,7 +37,7 @@ def check_outcome(run):
 def test_in_a_pod_without_a_context_the_check_passes(in_a_pod):
     run = run_playbook("site.yml", "--check", "-e", '{"airflow_kube_context": null, "airflow_kubeconfig": null}', timeout=300)
     assert check_outcome(run) == "ok", run.output[-3000:]
-    assert run.returncode != 0   # nothing answers in-cluster here: a later task fails
+    assert run.returncode != 0   # not really in a pod: a later task fails
     assert "no kubeconfig at" not in run.output
 
 
