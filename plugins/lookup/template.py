@@ -69,7 +69,22 @@ _raw:
   elements: raw
 """
 
+import contextlib
+import hashlib
+import importlib.util
+import marshal
+import os
+import sys
+import tempfile
+
+import jinja2
+from ansible import __version__ as ansible_version
 from ansible.plugins.lookup.template import LookupModule as BuiltinTemplateLookup
+
+try:  # where ansible-core keeps the one compile option that is not on the environment
+    from ansible._internal._templating._jinja_bits import AnsibleEnvironment, _TemplateCompileContext
+except ImportError:  # another ansible-core: no cache, templates compile as usual
+    AnsibleEnvironment = _TemplateCompileContext = None
 
 
 class _CopiedShallow(dict):
@@ -79,9 +94,83 @@ class _CopiedShallow(dict):
         return dict(self)
 
 
+# what, besides the text, decides the code Jinja generates
+_COMPILE_SETTINGS = ("block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+                     "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+                     "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline", "optimized", "autoescape")
+_SMALLEST_CACHED = 512   # characters: a short expression compiles faster than its file is read
+
+
+def _cache_dir():
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "flujo.airflow", "jinja")
+
+
+def _cache_path(env, source, name, filename, defer_init):
+    compile_context = _TemplateCompileContext.current(optional=True)
+    key = repr((importlib.util.MAGIC_NUMBER, sys.version, jinja2.__version__, ansible_version, type(env).__qualname__,
+                env.code_generator_class.__qualname__, sorted(env.extensions),
+                [getattr(env, setting) for setting in _COMPILE_SETTINGS],
+                compile_context.escape_backslashes if compile_context else None, name, filename, defer_init, source))
+    return os.path.join(_cache_dir(), hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest())
+
+
+_MOST_KEPT = 256          # entries; the oldest go when a new one would exceed it (templates change)
+
+
+def _store(path, data):
+    """Write the entry whole (a reader sees all of it or nothing), then drop the oldest beyond _MOST_KEPT."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+    entries = [entry for entry in os.scandir(folder) if entry.is_file()]
+    if len(entries) > _MOST_KEPT:
+        entries.sort(key=lambda entry: entry.stat().st_mtime)
+        for entry in entries[:len(entries) - _MOST_KEPT]:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _compile_with_cache(original):
+    def compile_(env, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or not isinstance(source, str) or len(source) < _SMALLEST_CACHED:
+            return original(env, source, name, filename, raw, defer_init)
+        path = _cache_path(env, source, name, filename, defer_init)
+        try:
+            with open(path, "rb") as cached:
+                return marshal.load(cached)
+        except (OSError, ValueError, EOFError, TypeError):
+            pass   # not cached yet, or unreadable: compiled as usual
+        code = original(env, source, name, filename, raw, defer_init)
+        with contextlib.suppress(OSError, ValueError):
+            _store(path, marshal.dumps(code))
+        return code
+    return compile_
+
+
+@contextlib.contextmanager
+def _compiled_code_cached():
+    """Jinja's compile served from the disk cache while the templates render."""
+    if AnsibleEnvironment is None or "compile" in vars(AnsibleEnvironment):
+        yield   # another ansible-core, or already cached (a lookup inside a template)
+        return
+    AnsibleEnvironment.compile = _compile_with_cache(jinja2.Environment.compile)
+    try:
+        yield
+    finally:
+        del AnsibleEnvironment.compile
+
+
 class LookupModule(BuiltinTemplateLookup):
 
     def run(self, terms, variables=None, **kwargs):
         if type(variables) is dict:  # pylint: disable=unidiomatic-typecheck
             variables = _CopiedShallow(variables)  # a plain dict's top level; any other mapping as the builtin does
-        return super(LookupModule, self).run(terms, variables=variables, **kwargs)
+        with _compiled_code_cached():
+            return super(LookupModule, self).run(terms, variables=variables, **kwargs)
