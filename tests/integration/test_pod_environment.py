@@ -1,13 +1,24 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""airflow_ca_bundle on the cluster: an HTTPS server in the namespace whose certificate is signed by
-a CA this test generates. Without the bundle a worker refuses it (certificate verify failed); with
-the bundle a DAG task fetches it with requests and with the standard library's default context,
-both verifying; back to the inventory, the pods trust the image's store again."""
+"""What every Airflow container gets besides its image, in one deployment (a converge rolls every
+pod, so both features share their converges):
+
+- secret environment: airflow_extra_secret_env (a connection URI, a token) is kept in the Secret
+  airflow-extra-env by the airflow_secret module, and airflow_extra_env_from names an existing
+  Secret. Both reach the containers (read with printenv in a worker and the api-server); the secret
+  values appear in no ConfigMap, no annotation of any object, and not in the playbook's -vvv output.
+  A changed value rolls the pods and reaches them; removing the variables takes the environment
+  away and empties the Secret.
+- airflow_ca_bundle: an HTTPS server in the namespace whose certificate is signed by a CA this test
+  generates. Without the bundle a worker refuses it (certificate verify failed); with the bundle a
+  DAG task fetches it with requests and with the standard library's default context, both
+  verifying; back to the inventory, the pods trust the image's store again."""
 
 import datetime
 import json
+import secrets
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -84,24 +95,77 @@ def fetch_in_worker():
     return kubectl("exec", "statefulset/airflow-worker", "-c", "worker", "--", "python", "-c", FETCH, check=False)
 
 
-def test_a_task_verifies_an_https_server_signed_by_the_bundle(api, tmp_path):
+NAMES = "configmaps,secrets,services,deployments,statefulsets,jobs,cronjobs,pods,serviceaccounts,networkpolicies"
+
+
+def env_of(target, *names):
+    component = target.split("/")[1].replace("airflow-", "")
+    out = kubectl("exec", target, "-c", component, "--", "sh", "-c",
+                  " ; ".join('printf "%%s\\n" "${%s:-<unset>}"' % n for n in names))
+    return out.stdout.splitlines()
+
+
+@pytest.fixture
+def existing_secret():
+    kubectl("create", "secret", "generic", "flujo-test-existing", "--from-literal=FLUJO_FROM_EXISTING=from-an-existing-secret")
+    yield "flujo-test-existing"
+    kubectl("delete", "secret", "flujo-test-existing", "--ignore-not-found")
+
+
+@pytest.fixture
+def https_server_signed_by_a_new_ca():
+    """The server, up, and the PEM of the CA that signed its certificate. Removed afterwards."""
     ca, cert, key = certificates()
     image = json.loads(kubectl("get", "statefulset/airflow-worker", "-o", "json").stdout)["spec"]["template"]["spec"][
         "containers"][0]["image"]
     kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": https_server(image, cert, key)}))
     try:
         kubectl("rollout", "status", "deployment/%s" % SERVER, "--timeout=180s")
-        refused = fetch_in_worker()
-        assert refused.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in refused.stdout, refused.stdout + refused.stderr
+        yield ca
+    finally:
+        kubectl("delete", "deployment,service,secret", SERVER, "--ignore-not-found")
 
-        converge_with(tmp_path, airflow_ca_bundle={"pem": ca})
+
+def test_secret_environment_and_ca_bundle_reach_the_pods_and_nothing_else(api, tmp_path, existing_secret,
+                                                                           https_server_signed_by_a_new_ca):
+    ca = https_server_signed_by_a_new_ca
+    refused = fetch_in_worker()
+    assert refused.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in refused.stdout, refused.stdout + refused.stderr
+
+    token, password = secrets.token_hex(16), secrets.token_hex(12)
+    conn = "postgres://warehouse:%s@warehouse.invalid:5432/sales" % password
+    run = converge_with(tmp_path, "-vvv", airflow_extra_secret_env={"AIRFLOW_CONN_WAREHOUSE": conn, "FLUJO_TOKEN": token},
+                        airflow_extra_env_from=[{"secret": existing_secret}], airflow_ca_bundle={"pem": ca})
+    try:
+        for value in (token, password):
+            assert value not in run.output   # -vvv: module arguments, results, diffs
+        objects = json.loads(kubectl("get", NAMES, "-o", "json").stdout)["items"]
+        configmaps = [o for o in objects if o["kind"] == "ConfigMap"]
+        annotations = json.dumps([o["metadata"].get("annotations") for o in objects]
+                                 + [((o.get("spec") or {}).get("template") or {}).get("metadata", {}).get("annotations")
+                                    for o in objects])
+        for value in (token, password):
+            assert value not in json.dumps(configmaps) and value not in annotations
+        for target in ("statefulset/airflow-worker", "deployment/airflow-api-server"):
+            assert env_of(target, "FLUJO_TOKEN", "AIRFLOW_CONN_WAREHOUSE", "FLUJO_FROM_EXISTING") == [
+                token, conn, "from-an-existing-secret"], target
+
         trusted = fetch_in_worker()
         assert trusted.returncode == 0 and "hello over verified TLS" in trusted.stdout, trusted.stdout + trusted.stderr
         api.deliver(HERE / "dags_ca", "flujo_ca_check")
         run_path = api.trigger("flujo_ca_check")
         assert api.wait(run_path, timeout=300) == "success"
+
+        # a new value is written and the pods roll onto it
+        token2 = secrets.token_hex(16)
+        run = converge_with(tmp_path, airflow_extra_secret_env={"AIRFLOW_CONN_WAREHOUSE": conn, "FLUJO_TOKEN": token2},
+                            airflow_extra_env_from=[{"secret": existing_secret}], airflow_ca_bundle={"pem": ca})
+        assert token2 not in run.output
+        assert env_of("statefulset/airflow-worker", "FLUJO_TOKEN") == [token2]
     finally:
-        converge_with(tmp_path)   # back to the inventory: no bundle
-        untrusted = fetch_in_worker()
-        kubectl("delete", "deployment,service,secret", SERVER, "--ignore-not-found")
+        # back to the inventory: the environment leaves the pods, the Secret keeps no value, no bundle
+        converge_with(tmp_path)
+    assert env_of("statefulset/airflow-worker", "FLUJO_TOKEN", "AIRFLOW_CONN_WAREHOUSE", "FLUJO_FROM_EXISTING") == ["<unset>"] * 3
+    assert json.loads(kubectl("get", "secret/airflow-extra-env", "-o", "json").stdout).get("data") in (None, {})
+    untrusted = fetch_in_worker()
     assert untrusted.returncode == 3, untrusted.stdout + untrusted.stderr   # the image's own trust store again
