@@ -298,7 +298,8 @@ def main():
             pod, rc, report.get("error") or (err.strip().splitlines() or ["no output"])[-1]))
     result = dict((k, report.get(k, {} if k == "updated" else [])) for k in REPORT_KEYS)
     if module._diff:
-        result["diff"] = dict(before={}, after=result)
+        # a copy: a result that contained itself made exit_json's no_log pass grow without end
+        result["diff"] = dict(before={}, after=dict(result))
     module.exit_json(changed=bool(report.get("changed")), pod=pod, **result)
 
 

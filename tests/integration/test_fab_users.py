@@ -102,7 +102,7 @@ def test_users_and_roles_as_code(core, k8s, api_url, tmp_path):
         {"username": "ana", "email": "ana@flujo.test", "roles": ["User"], "first_name": "Ana"},
         {"username": "otto", "state": "absent"},
         {"username": "dora", "email": "dora@flujo.test", "roles": ["DagAuditor"]}]}
-    check = converge(tmp_path, "--check", **changed)
+    check = converge(tmp_path, "--check", "--diff", **changed)   # --diff ran out of memory once
     run = converge(tmp_path, **changed)
     assert users_line(check.output) == users_line(run.output)
     assert "updated: ana (roles)" in users_line(run.output)
@@ -117,8 +117,9 @@ def test_users_and_roles_as_code(core, k8s, api_url, tmp_path):
     again = converge(tmp_path, **changed)
     assert re.search(r"changed=0\s", again.output), again.output[-1500:]
     assert users_line(again.output) == "users and roles unchanged"
-    check = converge(tmp_path, "--check", **changed)
+    check = converge(tmp_path, "--check", "--diff", **changed)
     assert users_line(check.output) == "users and roles unchanged"
+    assert re.search(r"changed=0\s", check.output), check.output[-1500:]
     assert fab_fingerprint(core) == before
     assert secret_versions(core) == secrets
     assert Api(api_url, passwords["ana"], user="ana").login().status_code == 201

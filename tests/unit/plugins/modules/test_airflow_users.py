@@ -47,10 +47,10 @@ def api(monkeypatch, tmp_path):
     return fake
 
 
-def run(check=False, users=None):
+def run(check=False, users=None, diff=False):
     args = dict(namespace=NS, pod_selector=["app.kubernetes.io/component=api-server"], container="api-server",
                 program="print(1)", users=USERS if users is None else users)
-    return run_module(airflow_users.main, args, check)
+    return run_module(airflow_users.main, args, check, diff)
 
 
 def program_says(monkeypatch, report, rc=0):
@@ -103,3 +103,15 @@ def test_a_program_error_fails_with_its_message(api, monkeypatch):
     program_says(monkeypatch, {"error": "ValueError: unknown role(s) Nope"}, rc=1)
     out = run()
     assert out.failed and "unknown role(s) Nope" in out.result["msg"]
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_diff_mode_shows_the_report_and_never_a_password(api, monkeypatch, check):
+    """--diff (with or without --check) ran out of memory: the diff held the result it was part of."""
+    report = {"created": ["ana"], "updated": {"admin": ["email"]}, "removed": [], "roles_created": [],
+              "roles_updated": [], "roles_removed": [], "changed": True}
+    program_says(monkeypatch, report)
+    out = run(check=check, diff=True)
+    assert not out.failed and out.result["changed"]
+    assert out.result["diff"] == {"before": {}, "after": dict((k, v) for k, v in report.items() if k != "changed")}
+    assert "Secret-pw" not in json.dumps(out.result)
