@@ -134,8 +134,11 @@ def test_secret_environment_and_ca_bundle_reach_the_pods_and_nothing_else(api, t
 
     token, password = secrets.token_hex(16), secrets.token_hex(12)
     conn = "postgres://warehouse:%s@warehouse.invalid:5432/sales" % password
-    run = converge_with(tmp_path, "-vvv", airflow_extra_secret_env={"AIRFLOW_CONN_WAREHOUSE": conn, "FLUJO_TOKEN": token},
-                        airflow_extra_env_from=[{"secret": existing_secret}], airflow_ca_bundle={"pem": ca})
+
+    def features(token):
+        return dict(airflow_extra_secret_env={"AIRFLOW_CONN_WAREHOUSE": conn, "FLUJO_TOKEN": token},
+                    airflow_extra_env_from=[{"secret": existing_secret}], airflow_ca_bundle={"pem": ca})
+    run = converge_with(tmp_path, "-vvv", **features(token))
     try:
         for value in (token, password):
             assert value not in run.output   # -vvv: module arguments, results, diffs
@@ -158,8 +161,7 @@ def test_secret_environment_and_ca_bundle_reach_the_pods_and_nothing_else(api, t
 
         # a new value is written and the pods roll onto it
         token2 = secrets.token_hex(16)
-        run = converge_with(tmp_path, airflow_extra_secret_env={"AIRFLOW_CONN_WAREHOUSE": conn, "FLUJO_TOKEN": token2},
-                            airflow_extra_env_from=[{"secret": existing_secret}], airflow_ca_bundle={"pem": ca})
+        run = converge_with(tmp_path, **features(token2))
         assert token2 not in run.output
         assert env_of("statefulset/airflow-worker", "FLUJO_TOKEN") == [token2]
     finally:
