@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 KIND_BIN := $(shell bash -c 'source hack/kind/lib.sh; echo "$$BIN_DIR/k8s-$$K8S_VERSION:$$BIN_DIR/kind-$$KIND_VERSION"')
 export PATH := $(CURDIR)/$(VENV)/bin:$(KIND_BIN):$(PATH)
 
-.PHONY: up cluster cluster-delete cluster-multinode cluster-multinode-delete venv collection deploy test test-multinode test-unit test-render test-e2e lint sanity clean
+.PHONY: up cluster cluster-delete cluster-multinode cluster-multinode-delete venv collection deploy test test-all test-multinode test-unit test-render test-e2e lint sanity clean
 
 up: cluster venv collection deploy          ## kind cluster + Airflow, prints the UI address and login
 
@@ -43,6 +43,9 @@ deploy: venv collection                     ## Airflow on the kind cluster, with
 
 test:                                       ## everything CI runs
 	bash hack/test.sh
+
+test-all:                                   ## make test, and the multinode scenario beside it
+	MOLECULE_BESIDE=multinode bash hack/test.sh
 
 test-multinode:                             ## the multinode scenario: its three-node cluster, converge, tests
 	MOLECULE_SCENARIOS=multinode bash hack/test.sh setup molecule
