@@ -217,7 +217,7 @@ molecule_test() {
     molecule test -s "$scenario" 2>&1 | tee -a "$MOLECULE_LOG"
     # MOLECULE_BESIDE=multinode (make test-all): the three-node scenario (about 25 min alone) runs
     # beside the ones after default, which mostly wait on pods, DAG runs and faults, as it does. Not in
-    # make test: on 2 cores it took CI from about 70 to about 95 min (2026-12-08), past CI's 90
+    # make test: a fresh clone's run with it was still in faults at minute 89 (2 cores, 2026-12-08)
     if [ "$scenario" = default ] && [ "${MOLECULE_BESIDE:-}" = multinode ]; then
       echo "multinode: running beside the single-node scenarios, output in $MULTINODE_LOG"
       # a kubeconfig file of its own: the cluster's create writes it (kind), and such a write must
